@@ -1,0 +1,1014 @@
+"""BackpropClassifier and BackpropRegressor: validation, tags, fitted attributes.
+
+The estimators validate their input, encode the targets, build a
+:class:`~skbp._network.Network` and hand over to the drivers in
+:mod:`skbp._training`.  Everything below this module receives validated,
+contiguous float arrays.
+"""
+
+import copy
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from ._activations import ACTIVATIONS
+from ._losses import get_output_layer, log_logistic, log_softmax
+from ._network import Network, predict_raw_from_views
+from ._optimizers import SGD, Adam
+from ._schedules import Constant, make_schedule
+from ._training import (
+    Progress,
+    StochasticSettings,
+    TrainingData,
+    fit_lbfgs,
+    fit_stochastic,
+)
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+@contextmanager
+def _unchanged_on_error(estimator):
+    """Restore ``estimator`` exactly as it was if the block raises.
+
+    Attributes are restored by reference; the flat parameter vector and the
+    training bookkeeping, which training updates in place, are restored by
+    value so that ``coefs_`` and ``intercepts_`` stay live views.
+    """
+    saved_attributes = dict(estimator.__dict__)
+    theta = estimator.__dict__.get("_theta")
+    saved_theta = None if theta is None else theta.copy()
+    saved_progress = copy.deepcopy(estimator.__dict__.get("_progress"))
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved_attributes)
+        if theta is not None:
+            theta[...] = saved_theta
+            estimator._progress = saved_progress
+        raise
+
+
+def _hidden_layer_sizes_tuple(hidden_layer_sizes):
+    """Return ``hidden_layer_sizes`` as a tuple of positive ints, or raise."""
+    if not hasattr(hidden_layer_sizes, "__iter__"):
+        hidden_layer_sizes = [hidden_layer_sizes]
+    sizes = list(hidden_layer_sizes)
+    if not all(isinstance(s, Integral) and not isinstance(s, bool) for s in sizes):
+        raise ValueError(
+            f"hidden_layer_sizes must be a sequence of positive integers, got "
+            f"{hidden_layer_sizes!r}."
+        )
+    if any(s <= 0 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+    return tuple(int(s) for s in sizes)
+
+
+class _BaseBackprop(BaseEstimator):
+    """Shared machinery of the classifier and the regressor."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values: class labels for the classifier, numbers for the
+            regressor.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights; ``None`` weighs every sample by one.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        with _unchanged_on_error(self):
+            self._fit(X, y, sample_weight, incremental=False)
+        return self
+
+    def _partial_fit_available(self):
+        return self.solver in _STOCHASTIC_SOLVERS
+
+    def _fit(self, X, y, sample_weight, incremental):
+        hidden_sizes = _hidden_layer_sizes_tuple(self.hidden_layer_sizes)
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True; fit with "
+                "early_stopping=True or call partial_fit with early_stopping=False."
+            )
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, y_encoded, sample_weight = self._validate_training_data(
+            X, y, sample_weight, first_pass=first_pass, incremental=incremental
+        )
+        network = self._build_network(X.shape[1], hidden_sizes, y_encoded.shape[1])
+        random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._theta = network.init_parameters(random_state, X.dtype)
+            self._progress = None
+        else:
+            self._check_same_architecture(network)
+            self._theta = self._packed_parameters(network, X.dtype)
+        self._network = network
+        data = TrainingData(X, y_encoded, sample_weight)
+        if self.solver == "lbfgs":
+            self._run_lbfgs(data)
+        else:
+            self._run_stochastic(data, random_state, incremental)
+        self._check_finite_parameters()
+        self._publish_parameters()
+
+    def _build_network(self, n_features, hidden_sizes, n_outputs):
+        output = get_output_layer(self.loss, self._output_activation(n_outputs))
+        units = (n_features, *hidden_sizes, n_outputs)
+        return Network(units, ACTIVATIONS[self.activation], output)
+
+    def _check_same_architecture(self, network):
+        fitted = self._network.layer_units
+        if fitted != network.layer_units:
+            raise ValueError(
+                f"The network fitted so far has layer sizes {list(fitted)} but "
+                f"this call needs {list(network.layer_units)} (input, hidden "
+                "and output units). Keep hidden_layer_sizes, the features and "
+                "the targets as they were, or set warm_start=False to refit."
+            )
+
+    def _packed_parameters(self, network, dtype):
+        """Return the live flat vector, repacked if ``coefs_`` were replaced."""
+        theta = self._theta
+        views = [*self.coefs_, *self.intercepts_]
+        live_coefs, live_intercepts = network.views(theta)
+        expected = [*live_coefs, *live_intercepts]
+        is_live = len(views) == len(expected) and all(
+            isinstance(v, np.ndarray)
+            and v.shape == e.shape
+            and np.shares_memory(v, e)
+            and v.ctypes.data == e.ctypes.data
+            for v, e in zip(views, expected)
+        )
+        if is_live and theta.dtype == dtype:
+            return theta
+        shapes_ok = len(views) == len(expected) and all(
+            np.shape(v) == e.shape for v, e in zip(views, expected)
+        )
+        if not shapes_ok:
+            raise ValueError(
+                "coefs_ and intercepts_ do not match the fitted architecture "
+                f"{list(network.layer_units)}; set warm_start=False to refit."
+            )
+        return network.pack(self.coefs_, self.intercepts_, dtype)
+
+    def _publish_parameters(self):
+        network = self._network
+        self.coefs_, self.intercepts_ = network.views(self._theta)
+        self.n_layers_ = network.n_layers
+        self.n_outputs_ = network.layer_units[-1]
+        self.out_activation_ = network.output.link_name
+
+    def _check_finite_parameters(self):
+        if not np.isfinite(self._theta).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights: training "
+                "diverged. Try a smaller learning_rate_init, a larger alpha, "
+                "or scale the input data (for example with StandardScaler)."
+            )
+
+    # ------------------------------------------------------------ solvers
+
+    def _run_lbfgs(self, data):
+        n_iter, loss, loss_curve = fit_lbfgs(
+            self._network,
+            self._theta,
+            data,
+            alpha=self.alpha,
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
+        self.n_iter_ = n_iter
+        self.t_ = getattr(self, "t_", 0) if self.warm_start else 0
+        self.loss_ = loss
+        self.loss_curve_ = loss_curve
+        self.best_loss_ = min(loss_curve, default=loss)
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
+
+    def _run_stochastic(self, data, random_state, incremental):
+        progress = self._progress
+        if progress is None:
+            progress = Progress(self.early_stopping)
+            progress.best_theta = self._theta.copy() if self.early_stopping else None
+        optimizer = self._optimizer()
+        if (
+            not incremental
+            or progress.optimizer_state is None
+            or type(progress.optimizer_state) is not type(optimizer.init(self._theta[:0]))
+        ):
+            progress.optimizer_state = optimizer.init(self._theta)
+            progress.learning_rate = self.learning_rate_init
+        validation_score = None
+        if self.early_stopping:
+            data, validation_score = self._split_validation(data, random_state)
+        settings = self._stochastic_settings(optimizer, data.n_samples)
+        self._progress = progress
+        fit_stochastic(
+            self._network,
+            self._theta,
+            data,
+            settings,
+            progress,
+            random_state=random_state,
+            incremental=incremental,
+            validation_score=validation_score,
+        )
+        self._publish_progress(progress)
+
+    def _optimizer(self):
+        if self.solver == "sgd":
+            return SGD(self.momentum, self.nesterovs_momentum)
+        return Adam(self.beta_1, self.beta_2, self.epsilon)
+
+    def _stochastic_settings(self, optimizer, n_samples):
+        if self.solver == "sgd":
+            schedule = make_schedule(
+                self.learning_rate, self.learning_rate_init, self.power_t
+            )
+        else:
+            schedule = Constant(self.learning_rate_init)
+        return StochasticSettings(
+            optimizer=optimizer,
+            schedule=schedule,
+            batch_size=self._batch_size(n_samples),
+            max_iter=self.max_iter,
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            alpha=self.alpha,
+            verbose=self.verbose,
+        )
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is "
+                "going to be clipped"
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _split_validation(self, data, random_state):
+        """Hold out ``validation_fraction`` of the rows, as scikit-learn does."""
+        # As scikit-learn's MLP: stratify on the boolean label encoding, and only
+        # for a single output (binary targets), so the same random state gives
+        # the same split.
+        stratify = None
+        if self._stratify_validation() and data.y.shape[1] == 1:
+            stratify = data.y.astype(bool)
+        arrays = [data.X, data.y]
+        if data.sample_weight is not None:
+            arrays.append(data.sample_weight)
+        parts = train_test_split(
+            *arrays,
+            random_state=random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        X_train, X_val, y_train, y_val = parts[:4]
+        sw_train, sw_val = parts[4:] if len(parts) > 4 else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        if sp.issparse(X_train):
+            X_train = X_train.tocsr()
+        train = TrainingData(X_train, np.ascontiguousarray(y_train), sw_train)
+        return train, self._validation_scorer(X_val, y_val, sw_val)
+
+    def _validation_scorer(self, X_val, y_val_encoded, sample_weight):
+        y_val = self._decode_validation_targets(y_val_encoded)
+
+        def score(theta):
+            coefs, intercepts = self._network.views(theta)
+            raw = predict_raw_from_views(self._network.hidden, coefs, intercepts, X_val)
+            if not np.isfinite(raw).all():
+                return np.nan
+            y_pred = self._predict_from_raw(raw)
+            return self._score_function(y_val, y_pred, sample_weight=sample_weight)
+
+        return score
+
+    def _publish_progress(self, progress):
+        self.n_iter_ = progress.n_iter
+        self.t_ = progress.t
+        self.loss_ = progress.loss
+        self.loss_curve_ = progress.loss_curve
+        self.best_loss_ = None if self.early_stopping else progress.best_loss
+        self.validation_scores_ = progress.validation_scores
+        self.best_validation_score_ = progress.best_validation_score
+
+    # --------------------------------------------------------- validation
+
+    def _validate_training_data(self, X, y, sample_weight, *, first_pass, incremental):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=first_pass,
+            **self._y_validation_options(),
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        y_encoded = self._encode_targets(y, first_pass, incremental, X.dtype)
+        if sp.issparse(X):
+            X = X.tocsr()
+        return X, y_encoded, sample_weight
+
+    # --------------------------------------------------------- prediction
+
+    def _raw_output(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return predict_raw_from_views(
+            self._network.hidden, self.coefs_, self.intercepts_, X
+        )
+
+    def _output(self, raw):
+        """Apply the output link to ``raw`` (a fresh array)."""
+        return self._network.output.link(raw, out=raw)
+
+    # ------------------------------------------------------------ pickling
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "_theta" in state and "coefs_" in state:
+            # Views do not survive pickling: store the flat vector only and
+            # rebuild the views on unpickling.
+            state["_theta"] = self._packed_parameters(self._network, self._theta.dtype)
+            del state["coefs_"], state["intercepts_"]
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_theta" in state and "_network" in state and "coefs_" not in state:
+            self.coefs_, self.intercepts_ = self._network.views(self._theta)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_SHARED_PARAMETERS_DOC = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units in the ith hidden layer.
+        ``()`` gives a network without hidden layers (a generalised linear
+        model: logistic regression for the classifier with log-loss).
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function of the hidden layers.
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        Weight optimiser: scipy's L-BFGS-B quasi-Newton method, minibatch
+        stochastic gradient descent, or Adam.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty on the weights (not the biases). The
+        penalty is divided by the total sample weight when added to the loss.
+
+    batch_size : int, default='auto'
+        Size of minibatches for the stochastic solvers; ``'auto'`` is
+        ``min(200, n_samples)``. Not used by 'lbfgs'.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of 'sgd': constant; ``learning_rate_init /
+        pow(t, power_t)`` with ``t`` the samples seen; or divided by 5 each
+        time the loss (or validation score) fails to improve by ``tol`` for
+        ``n_iter_no_change`` epochs.
+
+    learning_rate_init : float, default=0.001
+        Initial learning rate of 'sgd' and 'adam'.
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of iterations: epochs for 'sgd' and 'adam', L-BFGS
+        iterations for 'lbfgs'.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch ('sgd', 'adam').
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the validation split and the shuffles.
+        The same seed gives the same initial weights as scikit-learn's MLP.
+
+    tol : float, default=1e-4
+        Minimum improvement of the loss (or validation score) counted as
+        progress; for 'lbfgs', the projected-gradient tolerance.
+
+    verbose : bool, default=False
+        Print the loss after each epoch or iteration.
+
+    warm_start : bool, default=False
+        Reuse the solution of the previous call to ``fit`` as initialisation.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd', in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Whether 'sgd' uses Nesterov's momentum.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its score has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
+        the best weights ('sgd', 'adam'). As in scikit-learn's implementation,
+        the split is stratified for binary classification only.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping, in (0, 1).
+
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first-moment estimate, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second-moment estimate, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping ('sgd', 'adam').
+
+    max_fun : int, default=15000
+        Maximum number of objective evaluations of 'lbfgs'.
+"""
+
+_SHARED_ATTRIBUTES_DOC = """
+    loss_ : float
+        The objective (loss plus penalty) at the end of training.
+
+    best_loss_ : float or None
+        The smallest training loss reached; ``None`` with early stopping.
+
+    loss_curve_ : list of float
+        The loss after each epoch ('sgd', 'adam') or iteration ('lbfgs').
+
+    validation_scores_ : list of float or None
+        Validation score after each epoch when ``early_stopping=True``.
+
+    best_validation_score_ : float or None
+        Best validation score when ``early_stopping=True``.
+
+    t_ : int
+        Number of training samples seen by the stochastic solvers.
+
+    coefs_ : list of ndarray of shape (n_units_in, n_units_out)
+        Weight matrices, live views of the parameters: writing into them in
+        place changes the model.
+
+    intercepts_ : list of ndarray of shape (n_units_out,)
+        Bias vectors, live views of the parameters.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string names.
+
+    n_iter_ : int
+        Number of iterations run by the solver in the last call.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of output units.
+
+    out_activation_ : str
+        Name of the output activation.
+"""
+
+
+class BackpropClassifier(ClassifierMixin, _BaseBackprop):
+    """Multi-layer perceptron classifier trained by backpropagation.
+
+    A drop-in superset of :class:`sklearn.neural_network.MLPClassifier`: the
+    same parameters, defaults and fitted attributes, plus a choice of output
+    loss. Binary, multiclass and multilabel targets; dense or sparse input;
+    float32 kept end to end.
+
+    Parameters
+    ----------
+%(parameters)s
+    loss : {'log_loss', 'squared_error'}, default='log_loss'
+        Loss of the output layer. ``'log_loss'`` uses softmax units for
+        multiclass targets and logistic units otherwise. ``'squared_error'``
+        uses logistic units trained on one-hot targets with half the squared
+        error, the network of the classic backpropagation derivation; its
+        ``predict_proba`` normalises the multiclass outputs to sum to one.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+%(attributes)s
+    See Also
+    --------
+    BackpropRegressor : The regressor.
+    sklearn.neural_network.MLPClassifier : scikit-learn's classifier.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skbp import BackpropClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = BackpropClassifier(hidden_layer_sizes=(10,), solver="lbfgs",
+    ...                          max_iter=500, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    >>> round(clf.score(X, y), 2) >= 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseBackprop._parameter_constraints,
+        "loss": [StrOptions({"log_loss", "squared_error"})],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        loss="log_loss",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.loss = loss
+
+    _score_function = staticmethod(accuracy_score)
+
+    @available_if(_BaseBackprop._partial_fit_available)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (or a label indicator matrix).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+        classes : array-like of shape (n_classes,), default=None
+            All classes of the stream. Required on the first call; later
+            calls may omit it. ``y`` need not contain every class.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        with _unchanged_on_error(self):
+            self._set_partial_fit_classes(y, classes)
+            self._fit(X, y, sample_weight, incremental=True)
+        return self
+
+    def _set_partial_fit_classes(self, y, classes):
+        if hasattr(self, "classes_"):
+            if classes is not None and not np.array_equal(
+                np.unique(classes), self.classes_
+            ):
+                raise ValueError(
+                    f"classes={np.unique(classes)!r} is not the same as on the "
+                    f"first call to partial_fit, which was {self.classes_!r}."
+                )
+            return
+        if classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: the "
+                "full list of classes of the stream, e.g. np.unique(y_all)."
+            )
+        binarizer = LabelBinarizer()
+        if type_of_target(y).startswith("multilabel"):
+            binarizer.fit(y)
+        else:
+            binarizer.fit(np.asarray(classes))
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
+
+    def _y_validation_options(self):
+        return {}
+
+    def _output_activation(self, n_outputs):
+        if self.loss == "squared_error":
+            return "logistic"
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _encode_targets(self, y, first_pass, incremental, dtype):
+        check_classification_targets(y)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            binarizer = LabelBinarizer().fit(y)
+            if len(binarizer.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes "
+                    f"in the data, but the data contains only one class: "
+                    f"{binarizer.classes_[0]!r}."
+                )
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+        else:
+            self._check_known_classes(y, incremental)
+        return np.ascontiguousarray(self._label_binarizer.transform(y), dtype=dtype)
+
+    def _check_known_classes(self, y, incremental):
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            classes = np.arange(np.shape(y)[1]) if np.ndim(y) == 2 else np.unique(y)
+        else:
+            classes = np.unique(y)
+        if self.warm_start and not incremental:
+            if set(classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes "
+                    f"as in the previous call to fit. Previously got "
+                    f"{self.classes_}, `y` has {classes}."
+                )
+        elif len(np.setdiff1d(classes, self.classes_)):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {classes}."
+            )
+
+    def _stratify_validation(self):
+        return not self._is_multilabel()
+
+    def _is_multilabel(self):
+        return self._label_binarizer.y_type_.startswith("multilabel")
+
+    def _decode_validation_targets(self, y_encoded):
+        return self._label_binarizer.inverse_transform(y_encoded)
+
+    def _predict_from_raw(self, raw):
+        prediction = self._output(raw)
+        if prediction.shape[1] == 1:
+            prediction = prediction.ravel()
+        return self._label_binarizer.inverse_transform(prediction)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted classes (a label indicator matrix for multilabel).
+        """
+        return self._predict_from_raw(self._raw_output(X))
+
+    def predict_proba(self, X):
+        """Return probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``; for
+            multilabel targets, the probability of each label.
+        """
+        raw = self._raw_output(X)
+        link = self.out_activation_
+        if link == "softmax" or self._is_multilabel():
+            return self._output(raw)
+        if raw.shape[1] == 1:
+            return np.hstack([expit(-raw), expit(raw)])
+        proba = expit(raw, out=raw)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict_log_proba(self, X):
+        """Return log-probability estimates, computed in log space.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Logarithm of :meth:`predict_proba`, finite even where the
+            probability underflows to zero.
+        """
+        raw = self._raw_output(X)
+        if self.out_activation_ == "softmax":
+            return log_softmax(raw)
+        if self._is_multilabel():
+            return log_logistic(raw)
+        if raw.shape[1] == 1:
+            return np.hstack([log_logistic(-raw), log_logistic(raw)])
+        log_units = log_logistic(raw)
+        return log_units - logsumexp(log_units, axis=1, keepdims=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class BackpropRegressor(RegressorMixin, _BaseBackprop):
+    """Multi-layer perceptron regressor trained by backpropagation.
+
+    A drop-in superset of :class:`sklearn.neural_network.MLPRegressor`: the
+    same parameters, defaults and fitted attributes, plus a log-loss option
+    for targets that are proportions. Single or multiple outputs; dense or
+    sparse input; float32 kept end to end.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson', 'log_loss'}, default='squared_error'
+        Loss of the output layer: half squared error with identity units,
+        half Poisson deviance with exponential units (targets >= 0), or
+        log-loss with logistic units (targets in [0, 1], e.g. proportions).
+%(parameters)s
+    Attributes
+    ----------
+%(attributes)s
+    See Also
+    --------
+    BackpropClassifier : The classifier.
+    sklearn.neural_network.MLPRegressor : scikit-learn's regressor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbp import BackpropRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 2))
+    >>> y = X[:, 0] ** 2 + X[:, 1]
+    >>> reg = BackpropRegressor(hidden_layer_sizes=(20,), solver="lbfgs",
+    ...                         max_iter=1000, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    >>> reg.score(X, y) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseBackprop._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson", "log_loss"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    _score_function = staticmethod(r2_score)
+
+    @available_if(_BaseBackprop._partial_fit_available)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        with _unchanged_on_error(self):
+            self._fit(X, y, sample_weight, incremental=True)
+        return self
+
+    def _y_validation_options(self):
+        return {"y_numeric": True}
+
+    def _output_activation(self, n_outputs):
+        return {"squared_error": "identity", "poisson": "exp", "log_loss": "logistic"}[
+            self.loss
+        ]
+
+    def _encode_targets(self, y, first_pass, incremental, dtype):
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "loss='poisson' needs non-negative targets, but y has values "
+                f"down to {np.min(y)}."
+            )
+        if self.loss == "log_loss" and (np.any(y < 0) or np.any(y > 1)):
+            raise ValueError(
+                "loss='log_loss' needs targets in [0, 1] (proportions), but y "
+                f"ranges over [{np.min(y)}, {np.max(y)}]."
+            )
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        return np.ascontiguousarray(y, dtype=dtype)
+
+    def _stratify_validation(self):
+        return False
+
+    def _decode_validation_targets(self, y_encoded):
+        return y_encoded.ravel() if y_encoded.shape[1] == 1 else y_encoded
+
+    def _predict_from_raw(self, raw):
+        prediction = self._output(raw)
+        return prediction.ravel() if prediction.shape[1] == 1 else prediction
+
+    def predict(self, X):
+        """Predict target values.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        return self._predict_from_raw(self._raw_output(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = self.loss == "poisson"
+        return tags
+
+
+for _cls in (BackpropClassifier, BackpropRegressor):
+    _cls.__doc__ = _cls.__doc__ % {
+        "parameters": _SHARED_PARAMETERS_DOC.strip("\n"),
+        "attributes": _SHARED_ATTRIBUTES_DOC.strip("\n"),
+    }

@@ -1,0 +1,155 @@
+"""Stochastic optimizers as small state machines on one flat vector.
+
+``init(theta) -> state`` and ``update(grad, state, learning_rate) -> step``;
+the caller adds the step to ``theta``.  No printing, no stopping logic, no
+learning-rate schedule (DESIGN.md, principle 7).  The arithmetic follows
+scikit-learn's ``_stochastic_optimizers`` step for step, so that the same
+gradients give the same updates.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class SGDState:
+    """Velocity of SGD with momentum.
+
+    Parameters
+    ----------
+    velocity : ndarray of shape (n_params,)
+        The last update.
+    """
+
+    velocity: np.ndarray
+
+
+@dataclass(frozen=True)
+class SGD:
+    """Stochastic gradient descent with (Nesterov) momentum.
+
+    The update, with momentum :math:`\\mu` and learning rate :math:`\\eta`, is
+
+    .. math::
+
+        v \\leftarrow \\mu v - \\eta g, \\qquad
+        \\Delta\\theta = v \\text{ (classical) or }
+        \\mu v - \\eta g \\text{ (Nesterov)},
+
+    which for :math:`\\mu = 0` is the plain gradient step
+    :math:`\\Delta w = -\\eta\\, \\partial L / \\partial w` of the seeds
+    (Liskowski eq. (6), Feng eq. (30)).
+
+    Parameters
+    ----------
+    momentum : float
+        Momentum :math:`\\mu` in [0, 1].
+    nesterov : bool
+        Whether to use Nesterov's momentum.
+    """
+
+    momentum: float = 0.9
+    nesterov: bool = True
+
+    def init(self, theta):
+        """Return the initial state for parameters shaped as ``theta``."""
+        return SGDState(np.zeros_like(theta))
+
+    def update(self, grad, state, learning_rate):
+        """Return the step to add to the parameters; updates ``state`` in place.
+
+        Parameters
+        ----------
+        grad : ndarray of shape (n_params,)
+            Gradient of the objective.
+        state : SGDState
+            Optimizer state.
+        learning_rate : float
+            Current learning rate.
+
+        Returns
+        -------
+        step : ndarray of shape (n_params,)
+        """
+        velocity = state.velocity
+        velocity *= self.momentum
+        velocity -= learning_rate * grad
+        if not self.nesterov:
+            return velocity
+        return self.momentum * velocity - learning_rate * grad
+
+
+@dataclass
+class AdamState:
+    """Moment estimates and step count of Adam.
+
+    Parameters
+    ----------
+    first_moment, second_moment : ndarray of shape (n_params,)
+        Running averages of the gradient and of its square.
+    n_steps : int
+        Number of updates taken.
+    """
+
+    first_moment: np.ndarray
+    second_moment: np.ndarray
+    n_steps: int = field(default=0)
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Adam (Kingma and Ba, 2014), as in scikit-learn's MLP.
+
+    .. math::
+
+        m \\leftarrow \\beta_1 m + (1 - \\beta_1) g, \\quad
+        v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2, \\quad
+        \\Delta\\theta = -\\eta \\frac{\\sqrt{1 - \\beta_2^t}}{1 - \\beta_1^t}
+                         \\frac{m}{\\sqrt{v} + \\epsilon}.
+
+    Parameters
+    ----------
+    beta_1, beta_2 : float
+        Decay rates of the moment estimates, in [0, 1).
+    epsilon : float
+        Added to the denominator for numerical stability.
+    """
+
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+
+    def init(self, theta):
+        """Return the initial state for parameters shaped as ``theta``."""
+        return AdamState(np.zeros_like(theta), np.zeros_like(theta))
+
+    def update(self, grad, state, learning_rate):
+        """Return the step to add to the parameters; updates ``state`` in place.
+
+        Parameters
+        ----------
+        grad : ndarray of shape (n_params,)
+            Gradient of the objective.
+        state : AdamState
+            Optimizer state.
+        learning_rate : float
+            Initial learning rate; the bias correction is applied here.
+
+        Returns
+        -------
+        step : ndarray of shape (n_params,)
+        """
+        state.n_steps += 1
+        t = state.n_steps
+        m, v = state.first_moment, state.second_moment
+        m *= self.beta_1
+        m += (1 - self.beta_1) * grad
+        v *= self.beta_2
+        v += (1 - self.beta_2) * grad**2
+        corrected = learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        step = np.sqrt(v)
+        step += self.epsilon
+        np.divide(m, step, out=step)
+        step *= -corrected
+        return step

@@ -1,0 +1,337 @@
+"""Training drivers: the stochastic epoch loop and the L-BFGS driver.
+
+Both drive :func:`skbp._network.loss_and_grad` over one flat parameter
+vector, updated in place so that the estimator's ``coefs_`` and
+``intercepts_`` views stay live.  The rules (epochs, ``tol`` with
+``n_iter_no_change``, early stopping on a validation score, the adaptive
+learning rate, warnings) are those of scikit-learn's MLP.
+"""
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import gen_batches, shuffle
+
+from ._network import Workspace, loss_and_grad
+
+
+@dataclass
+class Progress:
+    """Bookkeeping of training that persists across ``partial_fit`` calls.
+
+    The estimators publish these fields as their fitted attributes
+    (``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``, ...).
+    """
+
+    early_stopping: bool
+    n_iter: int = 0
+    t: int = 0
+    loss: float = None
+    loss_curve: list = field(default_factory=list)
+    best_loss: float = None
+    validation_scores: list = None
+    best_validation_score: float = None
+    no_improvement_count: int = 0
+    best_theta: np.ndarray = None
+    optimizer_state: object = None
+    learning_rate: float = None
+
+    def __post_init__(self):
+        if self.early_stopping:
+            self.validation_scores = []
+            self.best_validation_score = -np.inf
+        else:
+            self.best_loss = np.inf
+
+
+@dataclass(frozen=True)
+class StochasticSettings:
+    """The settings of a stochastic (sgd / adam) fit.
+
+    Parameters
+    ----------
+    optimizer : SGD or Adam
+        The update rule.
+    schedule : Constant
+        The learning-rate schedule.
+    batch_size : int
+        Rows per minibatch, already clipped to the number of samples.
+    max_iter : int
+        Maximum number of epochs.
+    shuffle : bool
+        Whether to shuffle the samples each epoch.
+    tol : float
+        Minimum improvement of the loss (or validation score).
+    n_iter_no_change : int or float
+        Number of epochs without improvement before stopping.
+    alpha : float
+        L2 penalty.
+    verbose : bool or int
+        Whether to print one line per epoch.
+    """
+
+    optimizer: object
+    schedule: object
+    batch_size: int
+    max_iter: int
+    shuffle: bool
+    tol: float
+    n_iter_no_change: float
+    alpha: float
+    verbose: int = 0
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Validated training arrays, targets encoded as network outputs."""
+
+    X: object
+    y: np.ndarray
+    sample_weight: np.ndarray = None
+
+    @property
+    def n_samples(self):
+        """Number of rows."""
+        return self.X.shape[0]
+
+    def rows(self, index, X_buffer=None):
+        """Return the batch at ``index`` (a slice or an array of row numbers).
+
+        Parameters
+        ----------
+        index : slice or ndarray of int
+            Rows to take.
+        X_buffer : ndarray, default=None
+            Preallocated buffer for gathered dense rows; used when ``index``
+            is an array and ``X`` is dense.
+
+        Returns
+        -------
+        batch : TrainingData
+        """
+        sw = self.sample_weight
+        sw = None if sw is None else sw[index]
+        if isinstance(index, slice) or sp.issparse(self.X) or X_buffer is None:
+            return TrainingData(self.X[index], self.y[index], sw)
+        X = np.take(self.X, index, axis=0, out=X_buffer[: len(index)])
+        return TrainingData(X, self.y[index], sw)
+
+
+def run_epoch(network, theta, data, settings, progress, order):
+    """Take one pass of minibatch steps over ``data``; return the mean loss.
+
+    Parameters
+    ----------
+    network : Network
+        The architecture.
+    theta : ndarray of shape (n_params,)
+        Flat parameters, updated in place.
+    data : TrainingData
+        Training rows.
+    settings : StochasticSettings
+        Batch size, optimizer, penalty.
+    progress : Progress
+        Holds the optimizer state and the current learning rate.
+    order : ndarray of int or None
+        Row order for this epoch; ``None`` keeps the data's order.
+
+    Returns
+    -------
+    loss : float
+        Batch losses averaged over the epoch, weighted by batch size.
+    """
+    workspace = Workspace(network, settings.batch_size, theta.dtype)
+    X_buffer = None
+    if order is not None and not sp.issparse(data.X):
+        X_buffer = np.empty((settings.batch_size, data.X.shape[1]), data.X.dtype)
+    accumulated = 0.0
+    for batch_slice in gen_batches(data.n_samples, settings.batch_size):
+        index = batch_slice if order is None else order[batch_slice]
+        batch = data.rows(index, X_buffer)
+        loss, grad = loss_and_grad(
+            theta,
+            batch.X,
+            batch.y,
+            batch.sample_weight,
+            network=network,
+            alpha=settings.alpha,
+            workspace=workspace,
+        )
+        accumulated += loss * (batch_slice.stop - batch_slice.start)
+        theta += settings.optimizer.update(
+            grad, progress.optimizer_state, progress.learning_rate
+        )
+    return accumulated / data.n_samples
+
+
+def _record_improvement(progress, theta, tol, validation_score):
+    """Update the no-improvement count and the best loss, score and weights."""
+    if validation_score is not None:
+        scores = progress.validation_scores
+        scores.append(validation_score)
+        improved_by_tol = validation_score >= progress.best_validation_score + tol
+        if validation_score > progress.best_validation_score:
+            progress.best_validation_score = validation_score
+            progress.best_theta = theta.copy()
+    else:
+        improved_by_tol = progress.loss <= progress.best_loss - tol
+        progress.best_loss = min(progress.best_loss, progress.loss)
+    progress.no_improvement_count = (
+        0 if improved_by_tol else progress.no_improvement_count + 1
+    )
+
+
+def _stall_message(settings, early_stopping):
+    quantity = "Validation score" if early_stopping else "Training loss"
+    return "%s did not improve more than tol=%f for %d consecutive epochs." % (
+        quantity,
+        settings.tol,
+        settings.n_iter_no_change,
+    )
+
+
+def _end_epoch(progress, theta, settings, validation_score):
+    """Bookkeeping after an epoch; return True when training should stop."""
+    _record_improvement(progress, theta, settings.tol, validation_score)
+    progress.learning_rate = settings.schedule.after_epoch(
+        progress.learning_rate, progress.t
+    )
+    if progress.no_improvement_count <= settings.n_iter_no_change:
+        return False
+    message = _stall_message(settings, validation_score is not None)
+    stop, progress.learning_rate = settings.schedule.on_stall(progress.learning_rate)
+    if settings.verbose:
+        suffix = " Stopping." if stop else (
+            " Setting learning rate to %f" % progress.learning_rate
+        )
+        print(message + suffix)
+    progress.no_improvement_count = 0 if not stop else progress.no_improvement_count
+    return stop
+
+
+def fit_stochastic(
+    network, theta, data, settings, progress, *, random_state, incremental,
+    validation_score=None,
+):
+    """Run epochs of minibatch SGD or Adam until a stopping rule fires.
+
+    Parameters
+    ----------
+    network : Network
+        The architecture.
+    theta : ndarray of shape (n_params,)
+        Flat parameters, updated in place.
+    data : TrainingData
+        Training rows (the validation rows already held out).
+    settings : StochasticSettings
+        How to train.
+    progress : Progress
+        Bookkeeping, updated in place.
+    random_state : numpy.random.RandomState
+        Source of the per-epoch shuffles.
+    incremental : bool
+        Run exactly one epoch (``partial_fit``).
+    validation_score : callable, default=None
+        ``validation_score(theta) -> float`` for early stopping; ``None``
+        monitors the training loss instead.
+    """
+    progress.n_iter = 0
+    sample_index = np.arange(data.n_samples, dtype=int)
+    try:
+        for _ in range(settings.max_iter):
+            order = None
+            if settings.shuffle:
+                sample_index = shuffle(sample_index, random_state=random_state)
+                order = sample_index
+            progress.loss = run_epoch(network, theta, data, settings, progress, order)
+            progress.n_iter += 1
+            progress.t += data.n_samples
+            progress.loss_curve.append(progress.loss)
+            if settings.verbose:
+                print("Iteration %d, loss = %.8f" % (progress.n_iter, progress.loss))
+            score = None if validation_score is None else validation_score(theta)
+            if settings.verbose and score is not None:
+                print("Validation score: %f" % score)
+            if _end_epoch(progress, theta, settings, score) or incremental:
+                break
+            if progress.n_iter == settings.max_iter:
+                warnings.warn(
+                    "Stochastic Optimizer: Maximum iterations (%d) reached and "
+                    "the optimization hasn't converged yet." % settings.max_iter,
+                    ConvergenceWarning,
+                )
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+    if validation_score is not None and progress.best_theta is not None:
+        theta[:] = progress.best_theta
+
+
+def fit_lbfgs(
+    network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0
+):
+    """Minimise the objective with scipy's L-BFGS-B, updating ``theta``.
+
+    Parameters
+    ----------
+    network : Network
+        The architecture.
+    theta : ndarray of shape (n_params,)
+        Flat parameters: the starting point, overwritten with the solution.
+        Computation stays in ``theta``'s dtype; scipy works in float64.
+    data : TrainingData
+        Training rows.
+    alpha : float
+        L2 penalty.
+    max_iter, max_fun : int
+        Limits on iterations and on objective evaluations.
+    tol : float
+        Projected-gradient tolerance (``gtol``).
+    verbose : bool or int, default=0
+        Print the loss after each iteration.
+
+    Returns
+    -------
+    n_iter : int
+        Iterations run, at most ``max_iter``.
+    loss : float
+        The final objective value.
+    loss_curve : list of float
+        The objective after each iteration.
+    """
+    workspace = Workspace(network, data.n_samples, theta.dtype)
+    loss_curve = []
+
+    def objective(x):
+        theta[:] = x
+        loss, grad = loss_and_grad(
+            theta, data.X, data.y, data.sample_weight,
+            network=network, alpha=alpha, workspace=workspace,
+        )
+        return loss, grad.astype(np.float64)
+
+    def record(intermediate_result):
+        loss_curve.append(float(intermediate_result.fun))
+        if verbose:
+            print("Iteration %d, loss = %.8f" % (len(loss_curve), loss_curve[-1]))
+
+    result = scipy.optimize.minimize(
+        objective,
+        theta.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        callback=record,
+        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+    )
+    theta[:] = result.x
+    if result.status != 0:
+        warnings.warn(
+            "lbfgs failed to converge after %d iteration(s) (status=%d): %s. "
+            "Increase max_iter or max_fun, or scale the data."
+            % (result.nit, result.status, result.message),
+            ConvergenceWarning,
+        )
+    return min(result.nit, max_iter), float(result.fun), loss_curve
