@@ -68,6 +68,12 @@ def _unchanged_on_error(estimator):
         raise
 
 
+def _inside_unit_interval(proba):
+    """Clip probabilities in place to the floats strictly between 0 and 1."""
+    info = np.finfo(proba.dtype)
+    return np.clip(proba, info.tiny, np.nextafter(proba.dtype.type(1), 0), out=proba)
+
+
 def _hidden_layer_sizes_tuple(hidden_layer_sizes):
     """Return ``hidden_layer_sizes`` as a tuple of positive ints, or raise."""
     if not hasattr(hidden_layer_sizes, "__iter__"):
@@ -404,7 +410,8 @@ class _BaseBackprop(BaseEstimator):
     # ------------------------------------------------------------ pickling
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # object.__getstate__ may return the live __dict__: copy before editing.
+        state = dict(super().__getstate__())
         if "_theta" in state and "coefs_" in state:
             # Views do not survive pickling: store the flat vector only and
             # rebuild the views on unpickling.
@@ -791,17 +798,20 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``; for
-            multilabel targets, the probability of each label.
+            multilabel targets, the probability of each label. Logistic and
+            softmax units never reach 0 or 1, so values that round to 0 or 1
+            are returned as the nearest float inside (0, 1): their logarithm
+            stays finite, as :meth:`predict_log_proba` is.
         """
         raw = self._raw_output(X)
-        link = self.out_activation_
-        if link == "softmax" or self._is_multilabel():
-            return self._output(raw)
-        if raw.shape[1] == 1:
-            return np.hstack([expit(-raw), expit(raw)])
-        proba = expit(raw, out=raw)
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        if self.out_activation_ == "softmax" or self._is_multilabel():
+            proba = self._output(raw)
+        elif raw.shape[1] == 1:
+            proba = np.hstack([expit(-raw), expit(raw)])
+        else:
+            proba = expit(raw, out=raw)
+            proba /= proba.sum(axis=1, keepdims=True)
+        return _inside_unit_interval(proba)
 
     def predict_log_proba(self, X):
         """Return log-probability estimates, computed in log space.
@@ -814,18 +824,25 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Logarithm of :meth:`predict_proba`, finite even where the
-            probability underflows to zero.
+            Logarithm of :meth:`predict_proba`, computed from the raw outputs
+            in log space: accurate where ``1 - p`` rounds off, and finite
+            everywhere (floored at the logarithm of the smallest normal
+            float, where :meth:`predict_proba` is floored too).
         """
         raw = self._raw_output(X)
         if self.out_activation_ == "softmax":
-            return log_softmax(raw)
-        if self._is_multilabel():
-            return log_logistic(raw)
-        if raw.shape[1] == 1:
-            return np.hstack([log_logistic(-raw), log_logistic(raw)])
-        log_units = log_logistic(raw)
-        return log_units - logsumexp(log_units, axis=1, keepdims=True)
+            log_proba = log_softmax(raw)
+        elif self._is_multilabel():
+            log_proba = log_logistic(raw)
+        elif raw.shape[1] == 1:
+            log_proba = np.hstack([log_logistic(-raw), log_logistic(raw)])
+        else:
+            log_units = log_logistic(raw)
+            log_proba = log_units - logsumexp(log_units, axis=1, keepdims=True)
+        # predict_proba floors at the smallest normal float; floor at its log
+        # so that log(predict_proba(X)) and predict_log_proba(X) agree.
+        floor = np.log(np.finfo(log_proba.dtype).tiny)
+        return np.maximum(log_proba, floor, out=log_proba)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
