@@ -72,7 +72,7 @@ def check_gradients(
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = BackpropClassifier(hidden_layer_sizes=(5,), activation="tanh",
     ...                          max_iter=20, random_state=0).fit(X, y)
-    >>> check_gradients(clf, X, y) < 1e-6
+    >>> check_gradients(clf, X, y) < 1e-4
     True
     """
     check_is_fitted(estimator)
