@@ -13,7 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
@@ -30,7 +30,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
-from ._losses import get_output_layer, log_logistic, log_softmax
+from ._losses import get_output_layer, log_logistic, log_softmax, logsumexp_rows
 from ._network import Network, predict_raw_from_views
 from ._optimizers import SGD, Adam
 from ._schedules import Constant, make_schedule
@@ -838,7 +838,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             log_proba = np.hstack([log_logistic(-raw), log_logistic(raw)])
         else:
             log_units = log_logistic(raw)
-            log_proba = log_units - logsumexp(log_units, axis=1, keepdims=True)
+            log_proba = log_units - logsumexp_rows(log_units)
         # predict_proba floors at the smallest normal float; floor at its log
         # so that log(predict_proba(X)) and predict_log_proba(X) agree.
         floor = np.log(np.finfo(log_proba.dtype).tiny)

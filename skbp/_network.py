@@ -13,6 +13,7 @@ pre-activation of layer ``l + 1``.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
@@ -51,17 +52,17 @@ class Network:
         """Number of layers, the input layer included."""
         return len(self.layer_units)
 
-    @property
+    @cached_property
     def coef_shapes(self):
         """Shapes ``(fan_in, fan_out)`` of the weight matrices."""
         return list(pairwise(self.layer_units))
 
-    @property
+    @cached_property
     def n_coefs(self):
         """Number of weights (the leading part of ``theta``)."""
         return sum(fan_in * fan_out for fan_in, fan_out in self.coef_shapes)
 
-    @property
+    @cached_property
     def n_params(self):
         """Total number of parameters, weights and biases."""
         return self.n_coefs + sum(self.layer_units[1:])

@@ -121,7 +121,7 @@ class TrainingData:
         return TrainingData(X, self.y[index], sw)
 
 
-def run_epoch(network, theta, data, settings, progress, order):
+def run_epoch(network, theta, data, settings, progress, *, order, buffers):
     """Take one pass of minibatch steps over ``data``; return the mean loss.
 
     Parameters
@@ -138,16 +138,16 @@ def run_epoch(network, theta, data, settings, progress, order):
         Holds the optimizer state and the current learning rate.
     order : ndarray of int or None
         Row order for this epoch; ``None`` keeps the data's order.
+    buffers : tuple of (Workspace, ndarray or None)
+        Batch buffers and a buffer for gathered dense rows, from
+        :func:`_epoch_buffers`.
 
     Returns
     -------
     loss : float
         Batch losses averaged over the epoch, weighted by batch size.
     """
-    workspace = Workspace(network, settings.batch_size, theta.dtype)
-    X_buffer = None
-    if order is not None and not sp.issparse(data.X):
-        X_buffer = np.empty((settings.batch_size, data.X.shape[1]), data.X.dtype)
+    workspace, X_buffer = buffers
     accumulated = 0.0
     for batch_slice in gen_batches(data.n_samples, settings.batch_size):
         index = batch_slice if order is None else order[batch_slice]
@@ -166,6 +166,15 @@ def run_epoch(network, theta, data, settings, progress, order):
             grad, progress.optimizer_state, progress.learning_rate
         )
     return accumulated / data.n_samples
+
+
+def _epoch_buffers(network, data, settings, dtype):
+    """Allocate the per-batch buffers once for a whole fit."""
+    workspace = Workspace(network, settings.batch_size, dtype)
+    X_buffer = None
+    if settings.shuffle and not sp.issparse(data.X):
+        X_buffer = np.empty((settings.batch_size, data.X.shape[1]), data.X.dtype)
+    return workspace, X_buffer
 
 
 def _record_improvement(progress, theta, tol, validation_score):
@@ -241,13 +250,16 @@ def fit_stochastic(
     """
     progress.n_iter = 0
     sample_index = np.arange(data.n_samples, dtype=int)
+    buffers = _epoch_buffers(network, data, settings, theta.dtype)
     try:
         for _ in range(settings.max_iter):
             order = None
             if settings.shuffle:
                 sample_index = shuffle(sample_index, random_state=random_state)
                 order = sample_index
-            progress.loss = run_epoch(network, theta, data, settings, progress, order)
+            progress.loss = run_epoch(
+                network, theta, data, settings, progress, order=order, buffers=buffers
+            )
             progress.n_iter += 1
             progress.t += data.n_samples
             progress.loss_curve.append(progress.loss)
