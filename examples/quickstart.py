@@ -11,9 +11,9 @@ Run with ``python examples/quickstart.py``.
 import time
 import warnings
 
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.compose import TransformedTargetRegressor
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -62,8 +62,13 @@ def main():
 
     X, y = load_diabetes(return_X_y=True)
     diabetes = train_test_split(X, y, test_size=0.25, random_state=0)
-    settings = dict(hidden_layer_sizes=(16,), solver="lbfgs", alpha=10.0,
-                    max_iter=200, random_state=0)
+    settings = dict(
+        hidden_layer_sizes=(16,),
+        solver="lbfgs",
+        alpha=10.0,
+        max_iter=200,
+        random_state=0,
+    )
     compare(
         "Diabetes, R^2 (L-BFGS, 16 hidden units, standardised target):",
         [

@@ -14,8 +14,8 @@ The logistic form is equation (5) of the seed "Backpropagation Derivation"
 (and the :math:`a(1 - a)` factor of eqs. (3)-(4) in Liskowski's derivation).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.special import expit

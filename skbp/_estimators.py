@@ -93,11 +93,17 @@ class _BaseBackprop(BaseEstimator):
     """Shared machinery of the classifier and the regressor."""
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -205,12 +211,12 @@ class _BaseBackprop(BaseEstimator):
             and v.shape == e.shape
             and np.shares_memory(v, e)
             and v.ctypes.data == e.ctypes.data
-            for v, e in zip(views, expected)
+            for v, e in zip(views, expected, strict=True)
         )
         if is_live and theta.dtype == dtype:
             return theta
         shapes_ok = len(views) == len(expected) and all(
-            np.shape(v) == e.shape for v, e in zip(views, expected)
+            np.shape(v) == e.shape for v, e in zip(views, expected, strict=True)
         )
         if not shapes_ok:
             raise ValueError(
@@ -264,7 +270,8 @@ class _BaseBackprop(BaseEstimator):
         if (
             not incremental
             or progress.optimizer_state is None
-            or type(progress.optimizer_state) is not type(optimizer.init(self._theta[:0]))
+            or type(progress.optimizer_state)
+            is not type(optimizer.init(self._theta[:0]))
         ):
             progress.optimizer_state = optimizer.init(self._theta)
             progress.learning_rate = self.learning_rate_init
@@ -315,7 +322,8 @@ class _BaseBackprop(BaseEstimator):
         if self.batch_size > n_samples:
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is "
-                "going to be clipped"
+                "going to be clipped",
+                stacklevel=2,
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
@@ -564,44 +572,44 @@ _SHARED_ATTRIBUTES_DOC = """
 class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     """Multi-layer perceptron classifier trained by backpropagation.
 
-    A drop-in superset of :class:`sklearn.neural_network.MLPClassifier`: the
-    same parameters, defaults and fitted attributes, plus a choice of output
-    loss. Binary, multiclass and multilabel targets; dense or sparse input;
-    float32 kept end to end.
+        A drop-in superset of :class:`sklearn.neural_network.MLPClassifier`: the
+        same parameters, defaults and fitted attributes, plus a choice of output
+        loss. Binary, multiclass and multilabel targets; dense or sparse input;
+        float32 kept end to end.
 
-    Parameters
-    ----------
-%(parameters)s
-    loss : {'log_loss', 'squared_error'}, default='log_loss'
-        Loss of the output layer. ``'log_loss'`` uses softmax units for
-        multiclass targets and logistic units otherwise. ``'squared_error'``
-        uses logistic units trained on one-hot targets with half the squared
-        error, the network of the classic backpropagation derivation; its
-        ``predict_proba`` normalises the multiclass outputs to sum to one.
+        Parameters
+        ----------
+    %(parameters)s
+        loss : {'log_loss', 'squared_error'}, default='log_loss'
+            Loss of the output layer. ``'log_loss'`` uses softmax units for
+            multiclass targets and logistic units otherwise. ``'squared_error'``
+            uses logistic units trained on one-hot targets with half the squared
+            error, the network of the classic backpropagation derivation; its
+            ``predict_proba`` normalises the multiclass outputs to sum to one.
 
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-%(attributes)s
-    See Also
-    --------
-    BackpropRegressor : The regressor.
-    sklearn.neural_network.MLPClassifier : scikit-learn's classifier.
+        Attributes
+        ----------
+        classes_ : ndarray of shape (n_classes,)
+            Class labels.
+    %(attributes)s
+        See Also
+        --------
+        BackpropRegressor : The regressor.
+        sklearn.neural_network.MLPClassifier : scikit-learn's classifier.
 
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> from skbp import BackpropClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = BackpropClassifier(hidden_layer_sizes=(10,), solver="lbfgs",
-    ...                          max_iter=500, random_state=0).fit(X, y)
-    >>> clf.predict(X[:3])
-    array([0, 0, 0])
-    >>> clf.predict_proba(X[:1]).shape
-    (1, 3)
-    >>> round(clf.score(X, y), 2) >= 0.95
-    True
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BackpropClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BackpropClassifier(hidden_layer_sizes=(10,), solver="lbfgs",
+        ...                          max_iter=500, random_state=0).fit(X, y)
+        >>> clf.predict(X[:3])
+        array([0, 0, 0])
+        >>> clf.predict_proba(X[:1]).shape
+        (1, 3)
+        >>> round(clf.score(X, y), 2) >= 0.95
+        True
     """
 
     _parameter_constraints: dict = {
@@ -720,7 +728,9 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     def _output_activation(self, n_outputs):
         if self.loss == "squared_error":
             return "logistic"
-        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        return (
+            "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        )
 
     def _encode_targets(self, y, first_pass, incremental, dtype):
         check_classification_targets(y)
@@ -853,39 +863,39 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 class BackpropRegressor(RegressorMixin, _BaseBackprop):
     """Multi-layer perceptron regressor trained by backpropagation.
 
-    A drop-in superset of :class:`sklearn.neural_network.MLPRegressor`: the
-    same parameters, defaults and fitted attributes, plus a log-loss option
-    for targets that are proportions. Single or multiple outputs; dense or
-    sparse input; float32 kept end to end.
+        A drop-in superset of :class:`sklearn.neural_network.MLPRegressor`: the
+        same parameters, defaults and fitted attributes, plus a log-loss option
+        for targets that are proportions. Single or multiple outputs; dense or
+        sparse input; float32 kept end to end.
 
-    Parameters
-    ----------
-    loss : {'squared_error', 'poisson', 'log_loss'}, default='squared_error'
-        Loss of the output layer: half squared error with identity units,
-        half Poisson deviance with exponential units (targets >= 0), or
-        log-loss with logistic units (targets in [0, 1], e.g. proportions).
-%(parameters)s
-    Attributes
-    ----------
-%(attributes)s
-    See Also
-    --------
-    BackpropClassifier : The classifier.
-    sklearn.neural_network.MLPRegressor : scikit-learn's regressor.
+        Parameters
+        ----------
+        loss : {'squared_error', 'poisson', 'log_loss'}, default='squared_error'
+            Loss of the output layer: half squared error with identity units,
+            half Poisson deviance with exponential units (targets >= 0), or
+            log-loss with logistic units (targets in [0, 1], e.g. proportions).
+    %(parameters)s
+        Attributes
+        ----------
+    %(attributes)s
+        See Also
+        --------
+        BackpropClassifier : The classifier.
+        sklearn.neural_network.MLPRegressor : scikit-learn's regressor.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skbp import BackpropRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.uniform(-1, 1, size=(200, 2))
-    >>> y = X[:, 0] ** 2 + X[:, 1]
-    >>> reg = BackpropRegressor(hidden_layer_sizes=(20,), solver="lbfgs",
-    ...                         max_iter=1000, random_state=0).fit(X, y)
-    >>> reg.predict(X[:2]).shape
-    (2,)
-    >>> reg.score(X, y) > 0.95
-    True
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbp import BackpropRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.uniform(-1, 1, size=(200, 2))
+        >>> y = X[:, 0] ** 2 + X[:, 1]
+        >>> reg = BackpropRegressor(hidden_layer_sizes=(20,), solver="lbfgs",
+        ...                         max_iter=1000, random_state=0).fit(X, y)
+        >>> reg.predict(X[:2]).shape
+        (2,)
+        >>> reg.score(X, y) > 0.95
+        True
     """
 
     _parameter_constraints: dict = {

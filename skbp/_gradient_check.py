@@ -25,7 +25,13 @@ def _central_differences(objective, theta, indices, epsilon):
 
 
 def check_gradients(
-    estimator, X, y, *, sample_weight=None, epsilon=1e-6, max_params=500,
+    estimator,
+    X,
+    y,
+    *,
+    sample_weight=None,
+    epsilon=1e-6,
+    max_params=500,
     random_state=0,
 ):
     """Compare backpropagation's gradient with central finite differences.
@@ -89,8 +95,12 @@ def check_gradients(
 
     def objective(parameters):
         loss, grad = loss_and_grad(
-            parameters, X, y_encoded, sample_weight,
-            network=network, alpha=estimator.alpha,
+            parameters,
+            X,
+            y_encoded,
+            sample_weight,
+            network=network,
+            alpha=estimator.alpha,
         )
         return loss, grad
 
@@ -99,9 +109,7 @@ def check_gradients(
     indices = np.arange(theta.size)
     if theta.size > max_params:
         indices = rng.choice(theta.size, size=max_params, replace=False)
-    numeric = _central_differences(
-        lambda t: objective(t)[0], theta, indices, epsilon
-    )
+    numeric = _central_differences(lambda t: objective(t)[0], theta, indices, epsilon)
     # Coordinates far below the gradient's scale carry only finite-difference
     # round-off (about 1e-16 |J| / epsilon): judge them against that scale.
     floor = max(1e-3 * np.abs(analytic).max(), 1e-12)

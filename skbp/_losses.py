@@ -23,8 +23,8 @@ samples (with sample weights), so that the gradient written by
 :meth:`OutputLayer.loss`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.special import expit, xlogy

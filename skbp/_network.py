@@ -107,7 +107,9 @@ class Network:
         theta : ndarray of shape (n_params,)
         """
         theta = np.empty(self.n_params, dtype=dtype)
-        for view, value in zip(sum(self.views(theta), []), [*coefs, *intercepts]):
+        for view, value in zip(
+            sum(self.views(theta), []), [*coefs, *intercepts], strict=True
+        ):
             view[...] = value
         return theta
 
@@ -222,7 +224,7 @@ def forward(network, theta, X, workspace):
     coefs, intercepts = network.views(theta)
     layer_outputs, raw, _ = workspace.rows(X.shape[0])
     activations = [X]
-    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
         is_output = layer == len(coefs) - 1
         z = raw if is_output else layer_outputs[layer]
         _matmul_into(activations[-1], coef, out=z)
@@ -286,9 +288,7 @@ def backward(network, theta, activations, deltas, grad):
     return grad
 
 
-def loss_and_grad(
-    theta, X, y, sample_weight=None, *, network, alpha, workspace=None
-):
+def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=None):
     """Return the regularised loss and its gradient with respect to ``theta``.
 
     The objective is the (weighted) mean per-sample loss plus an L2 penalty
@@ -387,7 +387,7 @@ def predict_raw_from_views(hidden, coefs, intercepts, X):
     raw : ndarray of shape (n_samples, n_outputs)
     """
     activation = X
-    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
         activation = activation @ coef
         activation += intercept
         if layer < len(coefs) - 1:

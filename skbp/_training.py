@@ -214,8 +214,10 @@ def _end_epoch(progress, theta, settings, validation_score):
     message = _stall_message(settings, validation_score is not None)
     stop, progress.learning_rate = settings.schedule.on_stall(progress.learning_rate)
     if settings.verbose:
-        suffix = " Stopping." if stop else (
-            " Setting learning rate to %f" % progress.learning_rate
+        suffix = (
+            " Stopping."
+            if stop
+            else (" Setting learning rate to %f" % progress.learning_rate)
         )
         print(message + suffix)
     progress.no_improvement_count = 0 if not stop else progress.no_improvement_count
@@ -223,7 +225,14 @@ def _end_epoch(progress, theta, settings, validation_score):
 
 
 def fit_stochastic(
-    network, theta, data, settings, progress, *, random_state, incremental,
+    network,
+    theta,
+    data,
+    settings,
+    progress,
+    *,
+    random_state,
+    incremental,
     validation_score=None,
 ):
     """Run epochs of minibatch SGD or Adam until a stopping rule fires.
@@ -275,16 +284,15 @@ def fit_stochastic(
                     "Stochastic Optimizer: Maximum iterations (%d) reached and "
                     "the optimization hasn't converged yet." % settings.max_iter,
                     ConvergenceWarning,
+                    stacklevel=2,
                 )
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.")
+        warnings.warn("Training interrupted by user.", stacklevel=2)
     if validation_score is not None and progress.best_theta is not None:
         theta[:] = progress.best_theta
 
 
-def fit_lbfgs(
-    network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0
-):
+def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0):
     """Minimise the objective with scipy's L-BFGS-B, updating ``theta``.
 
     Parameters
@@ -320,8 +328,13 @@ def fit_lbfgs(
     def objective(x):
         theta[:] = x
         loss, grad = loss_and_grad(
-            theta, data.X, data.y, data.sample_weight,
-            network=network, alpha=alpha, workspace=workspace,
+            theta,
+            data.X,
+            data.y,
+            data.sample_weight,
+            network=network,
+            alpha=alpha,
+            workspace=workspace,
         )
         return loss, grad.astype(np.float64)
 
@@ -345,5 +358,6 @@ def fit_lbfgs(
             "Increase max_iter or max_fun, or scale the data."
             % (result.nit, result.status, result.message),
             ConvergenceWarning,
+            stacklevel=2,
         )
     return min(result.nit, max_iter), float(result.fun), loss_curve
