@@ -1,0 +1,42 @@
+"""The README's code and every script in examples/ run as a user would run them."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+def _readme_python_blocks():
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("block", _readme_python_blocks())
+def test_readme_python_block_runs(block):
+    # Run in a fresh interpreter: the block must work as pasted.
+    completed = subprocess.run(
+        [sys.executable, "-c", block], capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(script):
+    completed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip(), "an example should print its results"
+
+
+def test_readme_commands_are_what_ci_runs():
+    # .ci/run must run the README's test command exactly as written there.
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.DOTALL)
+    test_command = next(c for c in commands if "pytest" in c)
+    assert test_command in (ROOT / ".ci" / "run").read_text()
