@@ -6,7 +6,6 @@ The estimators validate their input, encode the targets, build a
 contiguous float arrays.
 """
 
-import copy
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -54,9 +53,10 @@ def _unchanged_on_error(estimator):
     value so that ``coefs_`` and ``intercepts_`` stay live views.
     """
     saved_attributes = dict(estimator.__dict__)
-    theta = estimator.__dict__.get("_theta")
+    theta = saved_attributes.get("_theta")
     saved_theta = None if theta is None else theta.copy()
-    saved_progress = copy.deepcopy(estimator.__dict__.get("_progress"))
+    progress = saved_attributes.get("_progress")
+    restore_progress = None if progress is None else progress.checkpoint()
     try:
         yield
     except BaseException:
@@ -64,7 +64,8 @@ def _unchanged_on_error(estimator):
         estimator.__dict__.update(saved_attributes)
         if theta is not None:
             theta[...] = saved_theta
-            estimator._progress = saved_progress
+        if restore_progress is not None:
+            restore_progress()
         raise
 
 

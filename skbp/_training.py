@@ -7,6 +7,7 @@ vector, updated in place so that the estimator's ``coefs_`` and
 learning rate, warnings) are those of scikit-learn's MLP.
 """
 
+import copy
 import warnings
 from dataclasses import dataclass, field
 
@@ -46,6 +47,35 @@ class Progress:
             self.best_validation_score = -np.inf
         else:
             self.best_loss = np.inf
+
+    def checkpoint(self):
+        """Return a function that puts this progress back as it is now.
+
+        Training only appends to the lists and rebinds ``best_theta``, so the
+        lists' lengths and a shallow copy of the fields suffice; the optimizer
+        state is updated in place, so it is copied. The cost is independent
+        of how long ``loss_curve`` has grown.
+
+        Returns
+        -------
+        restore : callable
+            Called without arguments, restores the fields.
+        """
+        fields = dict(self.__dict__)
+        lengths = {
+            name: len(fields[name])
+            for name in ("loss_curve", "validation_scores")
+            if fields[name] is not None
+        }
+        optimizer_state = copy.deepcopy(self.optimizer_state)
+
+        def restore():
+            for name, length in lengths.items():
+                del fields[name][length:]
+            self.__dict__.update(fields)
+            self.optimizer_state = optimizer_state
+
+        return restore
 
 
 @dataclass(frozen=True)
