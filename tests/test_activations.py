@@ -1,0 +1,127 @@
+"""Tests for :mod:`skbp._activations`.
+
+Every registered activation is checked two ways: its forward values against
+a closed form computed independently here, and its derivative, which
+``multiply_derivative`` computes from the stored *output* ``a = f(z)``
+(DESIGN.md, principle 4), against central finite differences of ``forward``
+in float64.
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import expit
+
+from skbp._activations import ACTIVATIONS
+
+# Independent closed forms, written without reference to the package.
+CLOSED_FORMS = {
+    "identity": lambda z: z,
+    "logistic": expit,
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(0.0, z),
+}
+
+# Central-difference step: near the float64 optimum eps ** (1/3) ~ 6e-6, so
+# that truncation (O(h^2)) and round-off (O(eps / h)) errors are both ~1e-10.
+STEP = 1e-6
+
+
+def _points_away_from_kink(rng, shape):
+    """Pre-activations in [-4, -0.1] U [0.1, 4]: no relu kink within STEP."""
+    magnitude = rng.uniform(0.1, 4.0, size=shape)
+    sign = rng.choice([-1.0, 1.0], size=shape)
+    return sign * magnitude
+
+
+def _forward(activation, z):
+    # forward works in place: hand it a copy so the caller's z survives.
+    return activation.forward(np.array(z, copy=True))
+
+
+def test_registry_covers_the_documented_activations():
+    assert set(ACTIVATIONS) == set(CLOSED_FORMS)
+    for name, activation in ACTIVATIONS.items():
+        assert activation.name == name
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_forward_matches_closed_form(name):
+    rng = np.random.default_rng(0)
+    z = rng.normal(scale=3.0, size=(7, 5))
+    # rtol 1e-15: same mathematical function, only round-off may differ.
+    assert_allclose(_forward(ACTIVATIONS[name], z), CLOSED_FORMS[name](z), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_forward_is_in_place_and_keeps_dtype(name):
+    rng = np.random.default_rng(1)
+    for dtype in (np.float64, np.float32):
+        z = rng.normal(size=(4, 3)).astype(dtype)
+        expected = CLOSED_FORMS[name](z.astype(np.float64))
+        result = ACTIVATIONS[name].forward(z)
+        # The documented contract: z is overwritten and returned.
+        assert np.shares_memory(result, z)
+        assert result.dtype == dtype
+        # float32 round-off: a few ulps (eps32 ~ 1.2e-7) of values of order 1.
+        assert_allclose(result, expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_multiply_derivative_matches_finite_differences(name):
+    rng = np.random.default_rng(2)
+    activation = ACTIVATIONS[name]
+    z = _points_away_from_kink(rng, (6, 4))
+    delta = rng.normal(size=z.shape)
+    numeric = (_forward(activation, z + STEP) - _forward(activation, z - STEP)) / (
+        2 * STEP
+    )
+    a = _forward(activation, z)
+    analytic = activation.multiply_derivative(a, delta.copy())
+    # Error of the central difference is ~1e-10; 1e-8 leaves a wide margin
+    # while any wrong derivative is off by O(1).
+    assert_allclose(analytic, numeric * delta, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_multiply_derivative_writes_delta_in_place_and_keeps_output(name):
+    rng = np.random.default_rng(3)
+    activation = ACTIVATIONS[name]
+    a = _forward(activation, _points_away_from_kink(rng, (5, 3)))
+    a_before = a.copy()
+    delta = rng.normal(size=a.shape)
+    result = activation.multiply_derivative(a, delta)
+    assert np.shares_memory(result, delta)
+    # The stored output is read, never written: later layers still need it.
+    assert_array_equal(a, a_before)
+
+
+@pytest.mark.parametrize(
+    ("name", "derivative_from_output"),
+    [
+        ("identity", lambda a: np.ones_like(a)),
+        # sigma'(z) = a (1 - a): Liskowski's a_j (1 - a_j) in eqs. (3), (4), (7).
+        ("logistic", lambda a: a * (1 - a)),
+        ("tanh", lambda a: 1 - a**2),
+        ("relu", lambda a: (a > 0).astype(a.dtype)),
+    ],
+)
+def test_multiply_derivative_matches_closed_form_in_the_output(
+    name, derivative_from_output
+):
+    rng = np.random.default_rng(4)
+    activation = ACTIVATIONS[name]
+    a = _forward(activation, rng.normal(scale=2.0, size=(6, 3)))
+    delta = rng.normal(size=a.shape)
+    expected = derivative_from_output(a) * delta
+    # Same arithmetic up to operation order: a few ulps.
+    result = activation.multiply_derivative(a, delta.copy())
+    assert_allclose(result, expected, rtol=1e-14)
+
+
+def test_relu_derivative_is_zero_where_the_unit_is_off():
+    # At a = 0 (z <= 0, including the kink) no gradient flows back.
+    a = np.array([[0.0, 2.0, 0.0, 1e-300]])
+    delta = np.array([[5.0, 5.0, -3.0, 7.0]])
+    result = ACTIVATIONS["relu"].multiply_derivative(a, delta)
+    assert_array_equal(result, [[0.0, 5.0, 0.0, 7.0]])

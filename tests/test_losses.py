@@ -1,0 +1,301 @@
+"""Tests for :mod:`skbp._losses`.
+
+Each (loss, link) pair of ``OUTPUT_LAYER_NAMES`` is checked three ways:
+
+* its gradient with respect to the *raw* (pre-link) output, which starts the
+  backward pass (DESIGN.md, principle 3), against central finite differences
+  of its per-sample loss;
+* its loss values against formulas from scikit-learn's metrics or written out
+  here, unweighted and with sample weights;
+* its link against the closed form of the output activation.
+
+``log_logistic`` and ``log_softmax`` are checked against the naive formulas
+on moderate inputs and for finiteness, without warnings, at ``+-1e4``.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.special import expit, softmax, xlogy
+from sklearn.metrics import log_loss, mean_poisson_deviance, mean_squared_error
+
+from skbp._losses import (
+    OUTPUT_LAYER_NAMES,
+    get_output_layer,
+    log_logistic,
+    log_softmax,
+)
+
+N_SAMPLES = 9
+
+# Central-difference step, near the float64 optimum eps ** (1/3).
+STEP = 1e-6
+
+CLOSED_FORM_LINKS = {
+    "identity": lambda raw: raw,
+    "logistic": expit,
+    "softmax": lambda raw: softmax(raw, axis=1),
+    "exp": np.exp,
+}
+
+
+def _targets(loss, link, rng, shape):
+    """Targets valid for the pair: the domain each loss is defined on."""
+    if link == "softmax":
+        return np.eye(shape[1])[rng.integers(shape[1], size=shape[0])]
+    if link == "logistic":
+        return rng.uniform(0.0, 1.0, size=shape)
+    if link == "exp":
+        return rng.poisson(2.0, size=shape).astype(np.float64)
+    return rng.normal(scale=2.0, size=shape)
+
+
+def _problem(pair, seed, n_outputs=3):
+    rng = np.random.default_rng(seed)
+    shape = (N_SAMPLES, n_outputs)
+    y = _targets(*pair, rng, shape)
+    # Moderate raw outputs: probabilities stay well inside (0, 1).
+    raw = rng.uniform(-2.5, 2.5, size=shape)
+    return y, raw, rng
+
+
+def _link(output_layer, raw):
+    return output_layer.link(raw.copy(), np.empty_like(raw))
+
+
+def _per_sample_loss(output_layer, y, raw):
+    return output_layer.per_sample_loss(y, raw, _link(output_layer, raw))
+
+
+@pytest.mark.parametrize("pair", OUTPUT_LAYER_NAMES, ids="-".join)
+def test_get_output_layer_names(pair):
+    output_layer = get_output_layer(*pair)
+    assert (output_layer.loss_name, output_layer.link_name) == pair
+
+
+@pytest.mark.parametrize("pair", OUTPUT_LAYER_NAMES, ids="-".join)
+def test_link_matches_closed_form(pair):
+    output_layer = get_output_layer(*pair)
+    _, raw, _ = _problem(pair, seed=0)
+    out = np.empty_like(raw)
+    raw_before = raw.copy()
+    prediction = output_layer.link(raw, out)
+    assert prediction is out
+    # The link writes into ``out`` and leaves ``raw`` to the backward pass.
+    assert_allclose(raw, raw_before, rtol=0)
+    # rtol 1e-14: the same function up to round-off.
+    assert_allclose(prediction, CLOSED_FORM_LINKS[pair[1]](raw), rtol=1e-14)
+
+
+@pytest.mark.parametrize("pair", OUTPUT_LAYER_NAMES, ids="-".join)
+def test_gradient_matches_finite_differences(pair):
+    output_layer = get_output_layer(*pair)
+    y, raw, _ = _problem(pair, seed=1)
+    out = np.empty_like(raw)
+    analytic = output_layer.gradient(y, raw, _link(output_layer, raw), out)
+    assert analytic is out
+    # Sample i's loss depends on row i of ``raw`` only, so perturbing one
+    # column of every row at once gives a column of the Jacobian's diagonal
+    # blocks per pair of loss evaluations.
+    numeric = np.empty_like(raw)
+    for k in range(raw.shape[1]):
+        shift = np.zeros_like(raw)
+        shift[:, k] = STEP
+        numeric[:, k] = (
+            _per_sample_loss(output_layer, y, raw + shift)
+            - _per_sample_loss(output_layer, y, raw - shift)
+        ) / (2 * STEP)
+    # Central differences are accurate to ~1e-9 here (losses of order 10);
+    # a wrong gradient (e.g. a missing a(1 - a) factor) is off by O(0.1).
+    assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+def _reference_per_output_loss(pair, y, raw):
+    """Per-sample, per-output loss written out independently of skbp."""
+    loss, link = pair
+    prediction = CLOSED_FORM_LINKS[link](raw)
+    if loss == "squared_error":
+        return 0.5 * (prediction - y) ** 2
+    if loss == "poisson":
+        return xlogy(y, y / prediction) - y + prediction
+    if link == "softmax":
+        return -y * np.log(prediction)
+    return -xlogy(y, prediction) - xlogy(1 - y, 1 - prediction)
+
+
+@pytest.mark.parametrize("pair", OUTPUT_LAYER_NAMES, ids="-".join)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_matches_formula(pair, weighted):
+    output_layer = get_output_layer(*pair)
+    y, raw, rng = _problem(pair, seed=2)
+    sample_weight = rng.uniform(0.1, 3.0, size=N_SAMPLES) if weighted else None
+    per_sample = _reference_per_output_loss(pair, y, raw).sum(axis=1)
+    expected = np.average(per_sample, weights=sample_weight)
+    loss = output_layer.loss(y, raw, _link(output_layer, raw), sample_weight)
+    assert isinstance(loss, float)
+    # Same quantity through different (stable vs naive) formulas.
+    assert_allclose(loss, expected, rtol=1e-12)
+
+
+def _sklearn_metric_loss(pair, y, prediction, sample_weight):
+    """The loss through scikit-learn's metrics: sum over outputs of the mean."""
+    loss, link = pair
+    columns, sw = range(y.shape[1]), sample_weight
+    if loss == "squared_error":
+        return (
+            0.5
+            * mean_squared_error(
+                y, prediction, sample_weight=sample_weight, multioutput="raw_values"
+            ).sum()
+        )
+    if loss == "poisson":
+        deviances = [
+            mean_poisson_deviance(y[:, k], prediction[:, k], sample_weight=sw)
+            for k in columns
+        ]
+        return 0.5 * sum(deviances)
+    if link == "softmax":
+        return log_loss(y.argmax(axis=1), prediction, sample_weight=sample_weight)
+    return sum(
+        log_loss(y[:, k], prediction[:, k], sample_weight=sample_weight, labels=[0, 1])
+        for k in columns
+    )
+
+
+@pytest.mark.parametrize("pair", OUTPUT_LAYER_NAMES, ids="-".join)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_matches_sklearn_metrics(pair, weighted):
+    output_layer = get_output_layer(*pair)
+    y, raw, rng = _problem(pair, seed=3)
+    if pair == ("log_loss", "logistic"):
+        # sklearn's log_loss takes labels: use 0/1 targets for this pair.
+        y = (y > 0.5).astype(np.float64)
+    sample_weight = rng.uniform(0.1, 3.0, size=N_SAMPLES) if weighted else None
+    prediction = _link(output_layer, raw)
+    expected = _sklearn_metric_loss(pair, y, prediction, sample_weight)
+    loss = output_layer.loss(y, raw, prediction, sample_weight)
+    # Half MSE, half Poisson deviance and log-loss are these losses exactly;
+    # probabilities are far from sklearn's clipping at eps.
+    assert_allclose(loss, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("pair", OUTPUT_LAYER_NAMES, ids="-".join)
+def test_integer_sample_weight_equals_repeating_samples(pair):
+    output_layer = get_output_layer(*pair)
+    y, raw, rng = _problem(pair, seed=4)
+    counts = rng.integers(1, 4, size=N_SAMPLES)
+    y_rep, raw_rep = np.repeat(y, counts, axis=0), np.repeat(raw, counts, axis=0)
+    weighted = output_layer.loss(
+        y, raw, _link(output_layer, raw), counts.astype(np.float64)
+    )
+    repeated = output_layer.loss(y_rep, raw_rep, _link(output_layer, raw_rep))
+    # Only the summation order differs.
+    assert_allclose(weighted, repeated, rtol=1e-13)
+
+
+@pytest.mark.parametrize("pair", OUTPUT_LAYER_NAMES, ids="-".join)
+def test_unit_sample_weight_equals_none(pair):
+    output_layer = get_output_layer(*pair)
+    y, raw, _ = _problem(pair, seed=5)
+    prediction = _link(output_layer, raw)
+    assert_allclose(
+        output_layer.loss(y, raw, prediction, np.ones(N_SAMPLES)),
+        output_layer.loss(y, raw, prediction),
+        rtol=1e-14,
+    )
+
+
+def test_logistic_squared_error_is_liskowski_eq_3():
+    # The seeds' sigmoid + squared-error pair is not canonical: its output
+    # delta keeps the a(1 - a) factor, delta_k = -(t_k - a_k) a_k (1 - a_k),
+    # Liskowski eq. (3) (from eqs. (7) and (8)), not the shortcut a_k - t_k.
+    output_layer = get_output_layer("squared_error", "logistic")
+    t = np.array([[1.0, 0.0, 0.25]])
+    raw = np.array([[0.3, -1.2, 2.0]])
+    a = expit(raw)
+    delta = output_layer.gradient(t, raw, _link(output_layer, raw), np.empty_like(raw))
+    assert_allclose(delta, -(t - a) * a * (1 - a), rtol=1e-14)
+
+
+def test_binary_log_loss_gradient_is_liskowski_eq_1():
+    # Logistic unit with log-loss: dL/dz = a - y, Liskowski eqs. (1)-(2).
+    output_layer = get_output_layer("log_loss", "logistic")
+    y = np.array([[1.0, 0.0, 0.4]])
+    raw = np.array([[0.3, -1.2, 2.0]])
+    delta = output_layer.gradient(y, raw, _link(output_layer, raw), np.empty_like(raw))
+    assert_allclose(delta, expit(raw) - y, rtol=1e-14)
+
+
+# ----------------------------------------------------------- log space
+
+
+def test_log_logistic_matches_naive_formula_on_moderate_inputs():
+    raw = np.linspace(-30, 30, 121)
+    # Near 0 the naive log(expit(z)) = log(1 - tiny) is only accurate to an
+    # absolute eps, hence atol 1e-15 against it ...
+    assert_allclose(log_logistic(raw), np.log(expit(raw)), rtol=1e-13, atol=1e-15)
+    # ... and a few ulps relative against the accurate -log1p(exp(-z)).
+    assert_allclose(log_logistic(raw), -np.log1p(np.exp(-raw)), rtol=1e-14)
+
+
+def test_log_softmax_matches_naive_formula_on_moderate_inputs():
+    raw = np.random.default_rng(6).uniform(-20, 20, size=(8, 4))
+    # Both formulas subtract numbers as large as |raw| <= 20: absolute
+    # round-off up to ~20 eps ~ 4e-15, relative 1e-12 elsewhere.
+    assert_allclose(
+        log_softmax(raw), np.log(softmax(raw, axis=1)), rtol=1e-12, atol=1e-14
+    )
+    # Rows of exp(log_softmax) are probability vectors.
+    assert_allclose(np.exp(log_softmax(raw)).sum(axis=1), 1.0, rtol=1e-14)
+
+
+def test_log_logistic_is_finite_and_exact_at_extremes():
+    raw = np.array([-1e4, -800.0, 0.0, 800.0, 1e4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = log_logistic(raw)
+    assert np.isfinite(result).all()
+    # log(expit(z)) = -log(1 + exp(-z)): -|z| for z << 0, -exp(-z) -> 0 for z >> 0.
+    assert_allclose(result, [-1e4, -800.0, -np.log(2.0), 0.0, 0.0], rtol=1e-15)
+
+
+def test_log_softmax_is_finite_and_exact_at_extremes():
+    raw = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, -1e4]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = log_softmax(raw)
+    assert np.isfinite(result).all()
+    expected = [
+        [0.0, -2e4, -1e4],
+        [-np.log(3.0)] * 3,
+        [-np.log(2.0), -np.log(2.0), -2e4 - np.log(2.0)],
+    ]
+    # raw - logsumexp(raw) cancels numbers of size 1e4: absolute round-off
+    # up to ~1e4 eps ~ 2e-12.
+    assert_allclose(result, expected, rtol=1e-15, atol=1e-11)
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [("log_loss", "logistic"), ("log_loss", "softmax")],
+    ids="-".join,
+)
+def test_log_losses_are_finite_at_extreme_raw_outputs(pair):
+    # A saturated, confidently wrong unit must give a large finite loss and a
+    # finite gradient, not inf/nan: the losses are written through raw.
+    output_layer = get_output_layer(*pair)
+    raw = np.array([[1e4, -1e4], [-1e4, 1e4]])
+    y = np.array([[0.0, 1.0], [0.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prediction = _link(output_layer, raw)
+        per_sample = output_layer.per_sample_loss(y, raw, prediction)
+        delta = output_layer.gradient(y, raw, prediction, np.empty_like(raw))
+    assert np.isfinite(per_sample).all()
+    assert np.isfinite(delta).all()
+    # Sample 0 is wrong by 1e4 on each of two logistic units, or by a 2e4
+    # margin of the softmax: loss 2e4 either way.  Sample 1 is right, with
+    # loss ~exp(-1e4), which is 0 in floating point.
+    assert_allclose(per_sample, [2e4, 0.0], rtol=1e-15, atol=1e-300)
