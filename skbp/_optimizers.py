@@ -71,6 +71,9 @@ class SGD:
         Returns
         -------
         step : ndarray of shape (n_params,)
+            Without Nesterov momentum this is the state's own velocity array
+            (no copy on the hot path): add it to the parameters before the
+            next update.
         """
         velocity = state.velocity
         velocity *= self.momentum
