@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
-from ._losses import get_output_layer, log_logistic, log_softmax, logsumexp_rows
+from ._losses import LINKS, get_output_layer, log_logistic, log_softmax, logsumexp_rows
 from ._network import Network, predict_raw_from_views
 from ._optimizers import SGD, Adam
 from ._schedules import Constant, make_schedule
@@ -695,6 +695,9 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         self : object
             The updated estimator.
         """
+        # scikit-learn's _fit_context validates partial_fit's parameters only on
+        # the first call; set_params between calls must be checked too.
+        self._validate_params()
         with _unchanged_on_error(self):
             self._set_partial_fit_classes(y, classes)
             self._fit(X, y, sample_weight, incremental=True)
@@ -776,11 +779,26 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     def _decode_validation_targets(self, y_encoded):
         return self._label_binarizer.inverse_transform(y_encoded)
 
+    def _unit_probabilities(self, raw):
+        """Return the probability carried by each output unit.
+
+        Softmax and logistic units are probabilities already; logistic units
+        trained on one-hot targets (squared error, multiclass) are normalised
+        to sum to one, in log space so that underflowing units still rank.
+        """
+        if self._is_squared_error_multiclass():
+            return LINKS["softmax"](log_logistic(raw), out=raw)
+        return self._output(raw)
+
+    def _is_squared_error_multiclass(self):
+        link = self._network.output.link_name
+        return link == "logistic" and self._label_binarizer.y_type_ == "multiclass"
+
     def _predict_from_raw(self, raw):
-        prediction = self._output(raw)
-        if prediction.shape[1] == 1:
-            prediction = prediction.ravel()
-        return self._label_binarizer.inverse_transform(prediction)
+        proba = self._unit_probabilities(raw)
+        if proba.shape[1] == 1:
+            proba = proba.ravel()
+        return self._label_binarizer.inverse_transform(proba)
 
     def predict(self, X):
         """Predict class labels.
@@ -815,13 +833,10 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             stays finite, as :meth:`predict_log_proba` is.
         """
         raw = self._raw_output(X)
-        if self.out_activation_ == "softmax" or self._is_multilabel():
-            proba = self._output(raw)
-        elif raw.shape[1] == 1:
+        if raw.shape[1] == 1 and not self._is_multilabel():
             proba = np.hstack([expit(-raw), expit(raw)])
         else:
-            proba = expit(raw, out=raw)
-            proba /= proba.sum(axis=1, keepdims=True)
+            proba = self._unit_probabilities(raw)
         return _inside_unit_interval(proba)
 
     def predict_log_proba(self, X):
@@ -841,7 +856,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             float, where :meth:`predict_proba` is floored too).
         """
         raw = self._raw_output(X)
-        if self.out_activation_ == "softmax":
+        if self._network.output.link_name == "softmax":
             log_proba = log_softmax(raw)
         elif self._is_multilabel():
             log_proba = log_logistic(raw)
@@ -978,6 +993,8 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         self : object
             The updated estimator.
         """
+        # As in the classifier: validate on every call, not only the first.
+        self._validate_params()
         with _unchanged_on_error(self):
             self._fit(X, y, sample_weight, incremental=True)
         return self

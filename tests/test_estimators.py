@@ -345,11 +345,6 @@ def _squared_error_classifier_with_output_biases(biases):
     return estimator, X
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skbp bug: squared_error multiclass predict_proba divides 0 by 0 "
-    "when every logistic unit underflows (all raw outputs below ~-745)",
-)
 def test_squared_error_multiclass_proba_when_all_units_underflow():
     # Every raw output near -1e4: each logistic unit is ~exp(raw), so the
     # normalised probabilities are softmax(raw), which predict_log_proba
@@ -364,11 +359,6 @@ def test_squared_error_multiclass_proba_when_all_units_underflow():
     assert_allclose(proba, expected, rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skbp bug: squared_error multiclass predict takes the argmax of "
-    "logistic units that all underflow to 0, so it returns classes_[0]",
-)
 def test_squared_error_multiclass_predict_when_all_units_underflow():
     biases = np.array([-1e4, -1e4 + 1, -1e4 + 2])
     estimator, X = _squared_error_classifier_with_output_biases(biases)
@@ -752,13 +742,6 @@ _INVALID_FOR_PARTIAL_FIT = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skbp bug (shared with scikit-learn's MLP): partial_fit on a fitted "
-    "model skips parameter validation (sklearn's _fit_context skips it for "
-    "partial_fit once fitted), so invalid parameters are either used silently "
-    "or fail with a KeyError",
-)
 @pytest.mark.parametrize(
     "params, match",
     _INVALID_FOR_PARTIAL_FIT,
