@@ -573,44 +573,44 @@ _SHARED_ATTRIBUTES_DOC = """
 class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     """Multi-layer perceptron classifier trained by backpropagation.
 
-        A drop-in superset of :class:`sklearn.neural_network.MLPClassifier`: the
-        same parameters, defaults and fitted attributes, plus a choice of output
-        loss. Binary, multiclass and multilabel targets; dense or sparse input;
-        float32 kept end to end.
+    A drop-in superset of :class:`sklearn.neural_network.MLPClassifier`: the
+    same parameters, defaults and fitted attributes, plus a choice of output
+    loss. Binary, multiclass and multilabel targets; dense or sparse input;
+    float32 kept end to end.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     %(parameters)s
-        loss : {'log_loss', 'squared_error'}, default='log_loss'
-            Loss of the output layer. ``'log_loss'`` uses softmax units for
-            multiclass targets and logistic units otherwise. ``'squared_error'``
-            uses logistic units trained on one-hot targets with half the squared
-            error, the network of the classic backpropagation derivation; its
-            ``predict_proba`` normalises the multiclass outputs to sum to one.
+    loss : {'log_loss', 'squared_error'}, default='log_loss'
+        Loss of the output layer. ``'log_loss'`` uses softmax units for
+        multiclass targets and logistic units otherwise. ``'squared_error'``
+        uses logistic units trained on one-hot targets with half the squared
+        error, the network of the classic backpropagation derivation; its
+        ``predict_proba`` normalises the multiclass outputs to sum to one.
 
-        Attributes
-        ----------
-        classes_ : ndarray of shape (n_classes,)
-            Class labels.
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
     %(attributes)s
-        See Also
-        --------
-        BackpropRegressor : The regressor.
-        sklearn.neural_network.MLPClassifier : scikit-learn's classifier.
+    See Also
+    --------
+    BackpropRegressor : The regressor.
+    sklearn.neural_network.MLPClassifier : scikit-learn's classifier.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_iris
-        >>> from skbp import BackpropClassifier
-        >>> X, y = load_iris(return_X_y=True)
-        >>> clf = BackpropClassifier(hidden_layer_sizes=(10,), solver="lbfgs",
-        ...                          max_iter=500, random_state=0).fit(X, y)
-        >>> clf.predict(X[:3])
-        array([0, 0, 0])
-        >>> clf.predict_proba(X[:1]).shape
-        (1, 3)
-        >>> round(clf.score(X, y), 2) >= 0.95
-        True
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skbp import BackpropClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = BackpropClassifier(hidden_layer_sizes=(10,), solver="lbfgs",
+    ...                          max_iter=500, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    >>> round(clf.score(X, y), 2) >= 0.95
+    True
     """
 
     _parameter_constraints: dict = {
@@ -879,39 +879,39 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 class BackpropRegressor(RegressorMixin, _BaseBackprop):
     """Multi-layer perceptron regressor trained by backpropagation.
 
-        A drop-in superset of :class:`sklearn.neural_network.MLPRegressor`: the
-        same parameters, defaults and fitted attributes, plus a log-loss option
-        for targets that are proportions. Single or multiple outputs; dense or
-        sparse input; float32 kept end to end.
+    A drop-in superset of :class:`sklearn.neural_network.MLPRegressor`: the
+    same parameters, defaults and fitted attributes, plus a log-loss option
+    for targets that are proportions. Single or multiple outputs; dense or
+    sparse input; float32 kept end to end.
 
-        Parameters
-        ----------
-        loss : {'squared_error', 'poisson', 'log_loss'}, default='squared_error'
-            Loss of the output layer: half squared error with identity units,
-            half Poisson deviance with exponential units (targets >= 0), or
-            log-loss with logistic units (targets in [0, 1], e.g. proportions).
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson', 'log_loss'}, default='squared_error'
+        Loss of the output layer: half squared error with identity units,
+        half Poisson deviance with exponential units (targets >= 0), or
+        log-loss with logistic units (targets in [0, 1], e.g. proportions).
     %(parameters)s
-        Attributes
-        ----------
+    Attributes
+    ----------
     %(attributes)s
-        See Also
-        --------
-        BackpropClassifier : The classifier.
-        sklearn.neural_network.MLPRegressor : scikit-learn's regressor.
+    See Also
+    --------
+    BackpropClassifier : The classifier.
+    sklearn.neural_network.MLPRegressor : scikit-learn's regressor.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skbp import BackpropRegressor
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.uniform(-1, 1, size=(200, 2))
-        >>> y = X[:, 0] ** 2 + X[:, 1]
-        >>> reg = BackpropRegressor(hidden_layer_sizes=(20,), solver="lbfgs",
-        ...                         max_iter=1000, random_state=0).fit(X, y)
-        >>> reg.predict(X[:2]).shape
-        (2,)
-        >>> reg.score(X, y) > 0.95
-        True
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbp import BackpropRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 2))
+    >>> y = X[:, 0] ** 2 + X[:, 1]
+    >>> reg = BackpropRegressor(hidden_layer_sizes=(20,), solver="lbfgs",
+    ...                         max_iter=1000, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    >>> reg.score(X, y) > 0.95
+    True
     """
 
     _parameter_constraints: dict = {
@@ -1054,6 +1054,6 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
 
 for _cls in (BackpropClassifier, BackpropRegressor):
     _cls.__doc__ = _cls.__doc__ % {
-        "parameters": _SHARED_PARAMETERS_DOC.strip("\n"),
-        "attributes": _SHARED_ATTRIBUTES_DOC.strip("\n"),
+        "parameters": _SHARED_PARAMETERS_DOC.strip(),
+        "attributes": _SHARED_ATTRIBUTES_DOC.strip(),
     }

@@ -1,0 +1,47 @@
+"""The public classes document every parameter and attribute, rendered at one indent."""
+
+import inspect
+import re
+
+import pytest
+
+from skbp import BackpropClassifier, BackpropRegressor
+
+FITTED_ATTRIBUTES = [
+    "coefs_",
+    "intercepts_",
+    "n_layers_",
+    "n_outputs_",
+    "out_activation_",
+    "loss_",
+    "best_loss_",
+    "loss_curve_",
+    "validation_scores_",
+    "best_validation_score_",
+    "n_iter_",
+    "t_",
+    "n_features_in_",
+    "feature_names_in_",
+]
+
+
+def _documented_names(docstring, section):
+    """Names of the entries ``name : type`` at the section's indent of four."""
+    body = docstring.split(f"    {section}\n    {'-' * len(section)}\n")[1]
+    body = re.split(r"\n    \w[\w ]*\n    -+\n", body)[0]
+    return re.findall(r"^    (\w+) :", body, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("estimator_class", [BackpropClassifier, BackpropRegressor])
+def test_every_parameter_is_documented(estimator_class):
+    parameters = set(inspect.signature(estimator_class).parameters)
+    assert set(_documented_names(estimator_class.__doc__, "Parameters")) == parameters
+
+
+@pytest.mark.parametrize("estimator_class", [BackpropClassifier, BackpropRegressor])
+def test_every_fitted_attribute_is_documented(estimator_class):
+    documented = set(_documented_names(estimator_class.__doc__, "Attributes"))
+    expected = set(FITTED_ATTRIBUTES)
+    if estimator_class is BackpropClassifier:
+        expected.add("classes_")
+    assert documented == expected
