@@ -69,6 +69,18 @@ def _unchanged_on_error(estimator):
         raise
 
 
+def _is_same_view(candidate, view):
+    """Whether ``candidate`` is exactly ``view``: same start, shape and strides."""
+    return (
+        isinstance(candidate, np.ndarray)
+        and candidate.dtype == view.dtype
+        and candidate.shape == view.shape
+        and candidate.strides == view.strides
+        and candidate.__array_interface__["data"][0]
+        == view.__array_interface__["data"][0]
+    )
+
+
 def _inside_unit_interval(proba):
     """Clip probabilities in place to the floats strictly between 0 and 1."""
     info = np.finfo(proba.dtype)
@@ -208,11 +220,7 @@ class _BaseBackprop(BaseEstimator):
         live_coefs, live_intercepts = network.views(theta)
         expected = [*live_coefs, *live_intercepts]
         is_live = len(views) == len(expected) and all(
-            isinstance(v, np.ndarray)
-            and v.shape == e.shape
-            and np.shares_memory(v, e)
-            and v.ctypes.data == e.ctypes.data
-            for v, e in zip(views, expected, strict=True)
+            _is_same_view(v, e) for v, e in zip(views, expected, strict=True)
         )
         if is_live and theta.dtype == dtype:
             return theta
@@ -268,11 +276,10 @@ class _BaseBackprop(BaseEstimator):
             progress = Progress(self.early_stopping)
             progress.best_theta = self._theta.copy() if self.early_stopping else None
         optimizer = self._optimizer()
-        if (
-            not incremental
-            or progress.optimizer_state is None
-            or type(progress.optimizer_state)
-            is not type(optimizer.init(self._theta[:0]))
+        # fit starts a fresh optimizer; partial_fit carries its state on,
+        # unless the solver was changed in between.
+        if not incremental or not isinstance(
+            progress.optimizer_state, optimizer.state_type
         ):
             progress.optimizer_state = optimizer.init(self._theta)
             progress.learning_rate = self.learning_rate_init

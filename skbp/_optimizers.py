@@ -8,6 +8,7 @@ gradients give the same updates.
 """
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -51,6 +52,7 @@ class SGD:
 
     momentum: float = 0.9
     nesterov: bool = True
+    state_type: ClassVar[type] = SGDState
 
     def init(self, theta):
         """Return the initial state for parameters shaped as ``theta``."""
@@ -122,6 +124,7 @@ class Adam:
     beta_1: float = 0.9
     beta_2: float = 0.999
     epsilon: float = 1e-8
+    state_type: ClassVar[type] = AdamState
 
     def init(self, theta):
         """Return the initial state for parameters shaped as ``theta``."""
