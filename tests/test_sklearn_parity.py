@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
@@ -105,6 +105,43 @@ def test_no_hidden_layer_is_logistic_regression(loader, out_activation):
     assert objective == pytest.approx(reference_objective, rel=0, abs=1e-7)
     # The weights themselves: LR stores (n_classes or 1, n_features).
     assert_allclose(model.coefs_[0].T, reference.coef_, rtol=0, atol=5e-2)
+
+
+def _diabetes_classes(n_classes):
+    """Diabetes progression cut at its quantiles: real, overlapping classes."""
+    X, target = _standardized(load_diabetes)
+    cuts = np.quantile(target, np.arange(1, n_classes) / n_classes)
+    return X, np.digitize(target, cuts)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "multinomial"])
+def test_no_hidden_layer_without_penalty_is_logistic_regression(n_classes):
+    # Without any penalty on either side: these classes overlap, so the
+    # unpenalized maximum-likelihood problem has a finite optimum and both
+    # libraries must find the same probabilities.  (Multinomial weights are
+    # only identified up to a shift shared by all classes, so probabilities
+    # and the objective are compared, not the weights.)
+    X, y = _diabetes_classes(n_classes)
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=100_000).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = BackpropClassifier(
+            hidden_layer_sizes=(),
+            solver="lbfgs",
+            alpha=0.0,
+            tol=1e-12,
+            max_iter=100_000,
+            random_state=0,
+        ).fit(X, y)
+    proba, reference_proba = model.predict_proba(X), reference.predict_proba(X)
+    # L-BFGS stops on scipy's default ftol (as scikit-learn's MLP does):
+    # measured gaps are 7e-5 (binary) and 2e-4 (multinomial).
+    assert_allclose(proba, reference_proba, rtol=0, atol=5e-4)
+    # The likelihood, flat at the optimum, agrees much more tightly, and LR's
+    # optimum is not beaten beyond round-off.
+    objective, reference_objective = log_loss(y, proba), log_loss(y, reference_proba)
+    assert objective >= reference_objective - 1e-12
+    assert objective == pytest.approx(reference_objective, rel=0, abs=1e-7)
 
 
 # --------------------------------------------------------------------------
