@@ -28,6 +28,8 @@ from skbp._losses import (
     log_softmax,
 )
 
+from _targets import valid_targets
+
 N_SAMPLES = 9
 
 # Central-difference step, near the float64 optimum eps ** (1/3).
@@ -41,21 +43,10 @@ CLOSED_FORM_LINKS = {
 }
 
 
-def _targets(loss, link, rng, shape):
-    """Targets valid for the pair: the domain each loss is defined on."""
-    if link == "softmax":
-        return np.eye(shape[1])[rng.integers(shape[1], size=shape[0])]
-    if link == "logistic":
-        return rng.uniform(0.0, 1.0, size=shape)
-    if link == "exp":
-        return rng.poisson(2.0, size=shape).astype(np.float64)
-    return rng.normal(scale=2.0, size=shape)
-
-
 def _problem(pair, seed, n_outputs=3):
     rng = np.random.default_rng(seed)
     shape = (N_SAMPLES, n_outputs)
-    y = _targets(*pair, rng, shape)
+    y = valid_targets(pair[1], rng, shape)
     # Moderate raw outputs: probabilities stay well inside (0, 1).
     raw = rng.uniform(-2.5, 2.5, size=shape)
     return y, raw, rng

@@ -32,6 +32,8 @@ from skbp._losses import OUTPUT_LAYER_NAMES, get_output_layer
 from skbp._network import Network, Workspace, loss_and_grad
 from skbp._optimizers import SGD
 
+from _targets import valid_targets
+
 N_FEATURES, N_OUTPUTS, N_SAMPLES = 3, 3, 8
 HIDDEN_LAYERS = {0: (), 1: (4,), 3: (4, 3, 5)}
 ALPHA = 0.3
@@ -54,18 +56,6 @@ CLOSED_FORM_LINKS = {
 }
 
 
-def _targets(pair, rng, shape):
-    """Targets in each loss's domain, encoded as the network's outputs."""
-    link = pair[1]
-    if link == "softmax":
-        return np.eye(shape[1])[rng.integers(shape[1], size=shape[0])]
-    if link == "logistic":
-        return rng.uniform(0.0, 1.0, size=shape)
-    if link == "exp":
-        return rng.poisson(1.5, size=shape).astype(np.float64)
-    return rng.normal(size=shape)
-
-
 def _make_problem(activation, pair, n_hidden_layers, seed=0):
     network = Network(
         (N_FEATURES, *HIDDEN_LAYERS[n_hidden_layers], N_OUTPUTS),
@@ -77,7 +67,7 @@ def _make_problem(activation, pair, n_hidden_layers, seed=0):
     # Non-zero biases too, so that no parameter is checked only at zero.
     theta += rng.uniform(-0.2, 0.2, size=theta.shape)
     X = rng.normal(size=(N_SAMPLES, N_FEATURES))
-    y = _targets(pair, rng, (N_SAMPLES, N_OUTPUTS))
+    y = valid_targets(pair[1], rng, (N_SAMPLES, N_OUTPUTS))
     sample_weight = rng.uniform(0.2, 2.0, size=N_SAMPLES)
     return network, theta, X, y, sample_weight
 
