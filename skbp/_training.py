@@ -250,7 +250,8 @@ def _end_epoch(progress, theta, settings, validation_score):
             else (" Setting learning rate to %f" % progress.learning_rate)
         )
         print(message + suffix)
-    progress.no_improvement_count = 0 if not stop else progress.no_improvement_count
+    if not stop:
+        progress.no_improvement_count = 0
     return stop
 
 
