@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
-from ._losses import LINKS, get_output_layer, log_logistic, log_softmax, logsumexp_rows
+from ._losses import LINKS, get_output_layer, log_logistic, log_softmax
 from ._network import Network, predict_raw_from_views
 from ._optimizers import SGD, Adam
 from ._schedules import Constant, make_schedule
@@ -870,8 +870,8 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         elif raw.shape[1] == 1:
             log_proba = np.hstack([log_logistic(-raw), log_logistic(raw)])
         else:
-            log_units = log_logistic(raw)
-            log_proba = log_units - logsumexp_rows(log_units)
+            # log of _unit_probabilities: softmax over the log-logistic units
+            log_proba = log_softmax(log_logistic(raw))
         # predict_proba floors at the smallest normal float; floor at its log
         # so that log(predict_proba(X)) and predict_log_proba(X) agree.
         floor = np.log(np.finfo(log_proba.dtype).tiny)

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._network import loss_and_grad
+from ._network import Workspace, loss_and_grad
 
 
 def _relative_errors(analytic, numeric, floor):
@@ -93,17 +93,20 @@ def check_gradients(
     network = estimator._network
     theta = network.pack(estimator.coefs_, estimator.intercepts_, np.float64)
 
+    workspace = Workspace(network, X.shape[0], np.float64)
+
     def objective(parameters):
-        loss, grad = loss_and_grad(
+        return loss_and_grad(
             parameters,
             X,
             y_encoded,
             sample_weight,
             network=network,
             alpha=estimator.alpha,
+            workspace=workspace,
         )
-        return loss, grad
 
+    # The workspace's gradient buffer is overwritten by every evaluation.
     analytic = objective(theta)[1].copy()
     rng = np.random.default_rng(random_state)
     indices = np.arange(theta.size)

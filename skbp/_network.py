@@ -347,31 +347,13 @@ def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=
     return loss, grad
 
 
-def predict_raw(network, theta, X):
-    """Return the raw (pre-link) output for ``X``, allocating fresh arrays.
-
-    Used by prediction, which must be safe to call from several threads on
-    one model, so it shares no buffers.
-
-    Parameters
-    ----------
-    network : Network
-        The architecture.
-    theta : ndarray of shape (n_params,)
-        Flat parameters.
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        Inputs.
-
-    Returns
-    -------
-    raw : ndarray of shape (n_samples, n_outputs)
-    """
-    coefs, intercepts = network.views(theta)
-    return predict_raw_from_views(network.hidden, coefs, intercepts, X)
-
-
 def predict_raw_from_views(hidden, coefs, intercepts, X):
     """Forward pass over per-layer weights, returning the raw output.
+
+    Allocates fresh arrays and shares no buffers, so prediction is safe to
+    call from several threads on one model.  It reads the weights from the
+    lists given (an estimator's ``coefs_``), so weights a user assigned are
+    the ones used.
 
     Parameters
     ----------
