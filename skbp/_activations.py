@@ -53,8 +53,9 @@ def _relu(z):
 
 
 def _relu_derivative(activation, delta):
-    delta[activation <= 0] = 0
-    return delta
+    # Multiplying by the boolean mask is several times faster than assigning
+    # through it (delta[activation <= 0] = 0).
+    return np.multiply(delta, activation > 0, out=delta)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
@@ -102,6 +103,68 @@ def _hidden_layer_sizes_tuple(hidden_layer_sizes):
     return tuple(int(s) for s in sizes)
 
 
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+_PARAM_NAMES = {}
+
+
+def _param_names(cls):
+    """``cls._get_param_names()``, which inspects ``__init__``, cached per class."""
+    if cls not in _PARAM_NAMES:
+        _PARAM_NAMES[cls] = tuple(cls._get_param_names())
+    return _PARAM_NAMES[cls]
+
+
+def _all_finite(array):
+    """Whether every value of ``array`` is finite.
+
+    The sum is finite only if every term is, and it is one cheap pass without
+    a boolean temporary; a sum that overflows from finite terms falls back to
+    the elementwise test.
+    """
+    return bool(np.isfinite(array.sum())) or bool(np.isfinite(array).all())
+
+
+def _is_finite(array):
+    """:func:`_all_finite`, or True under ``sklearn.set_config(assume_finite=True)``."""
+    return get_config()["assume_finite"] or _all_finite(array)
+
+
+def _plain_float_matrix(X, n_features):
+    """Whether ``X`` passes every check of ``validate_data`` as it is.
+
+    A C-contiguous float32/float64 ndarray with at least one row, the fitted
+    number of features and finite values needs no conversion; anything else
+    goes through ``validate_data``, which converts it or explains the problem.
+    """
+    return (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in _FLOAT_DTYPES
+        and X.flags.c_contiguous
+        and X.shape[0] > 0
+        and X.shape[1] == n_features
+        and _is_finite(X)
+    )
+
+
+def _plain_sample_weight(sample_weight, n_samples):
+    """Whether ``sample_weight`` is a finite, non-negative float vector."""
+    return (
+        type(sample_weight) is np.ndarray
+        and sample_weight.ndim == 1
+        and sample_weight.shape[0] == n_samples
+        and sample_weight.dtype in _FLOAT_DTYPES
+        and _is_finite(sample_weight)
+        and sample_weight.min() >= 0
+    )
+
+
+def _comparable_labels(y_dtype, classes_dtype):
+    """Whether labels of these dtypes compare as ``LabelBinarizer`` compares them."""
+    kinds = y_dtype.kind + classes_dtype.kind
+    return all(kind in "biuf" for kind in kinds) or kinds in ("UU", "SS")
+
+
 class _BaseBackprop(BaseEstimator):
     """Shared machinery of the classifier and the regressor."""
 
@@ -165,6 +228,21 @@ class _BaseBackprop(BaseEstimator):
             self._fit(X, y, sample_weight, incremental=False)
         return self
 
+    def _validate_params_if_changed(self):
+        """Validate the parameters unless they are the objects last validated.
+
+        ``partial_fit`` checks its parameters on every call, since
+        ``set_params`` may come between calls; comparing the values by
+        identity makes the check free when nothing changed.
+        """
+        values = tuple(getattr(self, name) for name in _param_names(type(self)))
+        validated = self.__dict__.get("_validated_params", ())
+        if len(values) != len(validated) or any(
+            value is not old for value, old in zip(values, validated)
+        ):
+            self._validate_params()
+            self._validated_params = values
+
     def _partial_fit_available(self):
         return self.solver in _STOCHASTIC_SOLVERS
 
@@ -182,6 +260,8 @@ class _BaseBackprop(BaseEstimator):
             X, y, sample_weight, first_pass=first_pass, incremental=incremental
         )
         network = self._build_network(X.shape[1], hidden_sizes, y_encoded.shape[1])
+        if network == getattr(self, "_network", None):
+            network = self._network  # keeps its cached layout
         random_state = check_random_state(self.random_state)
         if first_pass:
             self._theta = network.init_parameters(random_state, X.dtype)
@@ -217,6 +297,8 @@ class _BaseBackprop(BaseEstimator):
         """Return the live flat vector, repacked if ``coefs_`` were replaced."""
         theta = self._theta
         views = [*self.coefs_, *self.intercepts_]
+        if theta.dtype == dtype and self._views_are_published(views):
+            return theta
         live_coefs, live_intercepts = network.views(theta)
         expected = [*live_coefs, *live_intercepts]
         is_live = len(views) == len(expected) and all(
@@ -237,12 +319,25 @@ class _BaseBackprop(BaseEstimator):
     def _publish_parameters(self):
         network = self._network
         self.coefs_, self.intercepts_ = network.views(self._theta)
+        self._published_views = (*self.coefs_, *self.intercepts_)
         self.n_layers_ = network.n_layers
         self.n_outputs_ = network.layer_units[-1]
         self.out_activation_ = network.output.link_name
 
+    def _views_are_published(self, views):
+        """Whether ``views`` are the very arrays the last fit published.
+
+        An identity test, cheap enough for every ``partial_fit`` call; views
+        that were replaced (or rebuilt by unpickling) take the full test in
+        :meth:`_packed_parameters`.
+        """
+        published = self.__dict__.get("_published_views", ())
+        return len(views) == len(published) and all(
+            view is old for view, old in zip(views, published)
+        )
+
     def _check_finite_parameters(self):
-        if not np.isfinite(self._theta).all():
+        if not _all_finite(self._theta):
             raise ValueError(
                 "Solver produced non-finite parameter weights: training "
                 "diverged. Try a smaller learning_rate_init, a larger alpha, "
@@ -288,7 +383,7 @@ class _BaseBackprop(BaseEstimator):
             data, validation_score = self._split_validation(data, random_state)
         settings = self._stochastic_settings(optimizer, data.n_samples)
         self._progress = progress
-        fit_stochastic(
+        self._workspace = fit_stochastic(
             self._network,
             self._theta,
             data,
@@ -297,6 +392,7 @@ class _BaseBackprop(BaseEstimator):
             random_state=random_state,
             incremental=incremental,
             validation_score=validation_score,
+            workspace=self.__dict__.get("_workspace"),
         )
         self._publish_progress(progress)
 
@@ -389,6 +485,10 @@ class _BaseBackprop(BaseEstimator):
     # --------------------------------------------------------- validation
 
     def _validate_training_data(self, X, y, sample_weight, *, first_pass, incremental):
+        if not first_pass:
+            plain = self._plain_training_data(X, y, sample_weight)
+            if plain is not None:
+                return plain
         X, y = validate_data(
             self,
             X,
@@ -410,11 +510,42 @@ class _BaseBackprop(BaseEstimator):
             X = X.tocsr()
         return X, y_encoded, sample_weight
 
+    def _plain_training_data(self, X, y, sample_weight):
+        """Return ``(X, y_encoded, sample_weight)`` if no conversion is needed.
+
+        The lean path of ``partial_fit`` and warm starts: plain float arrays
+        that pass every check ``validate_data`` would make are used as they
+        are, and class labels are encoded by lookup in ``classes_``.  Returns
+        None for anything else, which then takes the full validation (and its
+        error messages).
+        """
+        if hasattr(self, "feature_names_in_") or not _plain_float_matrix(
+            X, self.n_features_in_
+        ):
+            return None
+        if sample_weight is not None:
+            if not _plain_sample_weight(sample_weight, X.shape[0]):
+                return None
+            sample_weight = sample_weight.astype(X.dtype, copy=False)
+        y_encoded = self._plain_targets(y, X.shape[0], X.dtype)
+        if y_encoded is None:
+            return None
+        return X, y_encoded, sample_weight
+
     # --------------------------------------------------------- prediction
 
+    def _checked_input(self, X):
+        """Validate ``X`` for prediction; plain float arrays pass as they are."""
+        if "coefs_" not in self.__dict__:
+            check_is_fitted(self)
+        if hasattr(self, "feature_names_in_") or not _plain_float_matrix(
+            X, self.n_features_in_
+        ):
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return X
+
     def _raw_output(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = self._checked_input(X)
         return predict_raw_from_views(
             self._network.hidden, self.coefs_, self.intercepts_, X
         )
@@ -433,6 +564,10 @@ class _BaseBackprop(BaseEstimator):
             # rebuild the views on unpickling.
             state["_theta"] = self._packed_parameters(self._network, self._theta.dtype)
             del state["coefs_"], state["intercepts_"]
+        # Caches (scratch buffers, view and validation records) are not model
+        # state; they are rebuilt on demand.
+        for cache in ("_workspace", "_published_views", "_validated_params"):
+            state.pop(cache, None)
         return state
 
     def __setstate__(self, state):
@@ -704,7 +839,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         """
         # scikit-learn's _fit_context validates partial_fit's parameters only on
         # the first call; set_params between calls must be checked too.
-        self._validate_params()
+        self._validate_params_if_changed()
         with _unchanged_on_error(self):
             self._set_partial_fit_classes(y, classes)
             self._fit(X, y, sample_weight, incremental=True)
@@ -735,6 +870,32 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 
     def _y_validation_options(self):
         return {}
+
+    def _plain_targets(self, y, n_samples, dtype):
+        """Encode a 1-d label array by lookup in ``classes_``, or return None.
+
+        Labels already known are encoded exactly as the fitted
+        ``LabelBinarizer`` would; unknown or unusual labels return None and
+        take the full validation, which explains what is wrong.
+        """
+        classes = self.classes_
+        if (
+            type(y) is not np.ndarray
+            or y.ndim != 1
+            or y.shape[0] != n_samples
+            or self._is_multilabel()
+            or not _comparable_labels(y.dtype, classes.dtype)
+        ):
+            return None
+        index = np.searchsorted(classes, y)
+        np.minimum(index, len(classes) - 1, out=index)
+        if not np.array_equal(classes[index], y):
+            return None
+        if self._label_binarizer.y_type_ == "binary":
+            return (index == 1).astype(dtype)[:, np.newaxis]
+        encoded = np.zeros((n_samples, len(classes)), dtype=dtype)
+        encoded[np.arange(n_samples), index] = 1
+        return encoded
 
     def _output_activation(self, n_outputs):
         if self.loss == "squared_error":
@@ -1001,13 +1162,25 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
             The updated estimator.
         """
         # As in the classifier: validate on every call, not only the first.
-        self._validate_params()
+        self._validate_params_if_changed()
         with _unchanged_on_error(self):
             self._fit(X, y, sample_weight, incremental=True)
         return self
 
     def _y_validation_options(self):
         return {"y_numeric": True}
+
+    def _plain_targets(self, y, n_samples, dtype):
+        """Return numeric, finite 1-d or 2-d ``y`` encoded, or None."""
+        if (
+            type(y) is not np.ndarray
+            or y.dtype.kind not in "iuf"
+            or y.shape[0] != n_samples
+            or not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] > 1))
+            or not _is_finite(y)
+        ):
+            return None
+        return self._encode_targets(y, False, True, dtype)
 
     def _output_activation(self, n_outputs):
         return {"squared_error": "identity", "poisson": "exp", "log_loss": "logistic"}[

@@ -17,15 +17,8 @@ from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
-import scipy.sparse as sp
 
-
-def _matmul_into(a, b, out):
-    """Write ``a @ b`` into ``out``; ``a`` may be a scipy sparse matrix."""
-    if sp.issparse(a):
-        out[...] = a @ b
-        return out
-    return np.matmul(a, b, out=out)
+from ._inplace import add_scaled, matmul_into
 
 
 @dataclass(frozen=True)
@@ -161,11 +154,48 @@ class Workspace:
 
     def __init__(self, network, max_rows, dtype):
         units = network.layer_units[1:]
+        self.network = network
         self.max_rows = max_rows
+        self.dtype = np.dtype(dtype)
         self._activations = [np.empty((max_rows, n), dtype) for n in units]
         self._deltas = [np.empty((max_rows, n), dtype) for n in units]
         self._raw = np.empty((max_rows, units[-1]), dtype)
+        self._ones = np.ones(max_rows, dtype)
         self.grad = np.empty(network.n_params, dtype)
+        self.step = np.empty(network.n_params, dtype)
+        self.penalty = np.empty(network.n_coefs, dtype)
+        self._views = {}
+
+    def views(self, theta):
+        """Return ``network.views(theta)``, built once per parameter vector.
+
+        The estimators update one long-lived ``theta`` (and this workspace's
+        ``grad``) in place, so the per-layer views are built on the first
+        batch and reused: per-example SGD takes one step per sample, and
+        rebuilding a dozen views per step would cost more than the step.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            A flat parameter (or gradient) vector.
+
+        Returns
+        -------
+        coefs, intercepts : list of ndarray
+        """
+        cached = self._views.get(id(theta))
+        # The cache holds a reference to each vector, so an id is never reused
+        # by another array while its entry exists.
+        if cached is None or cached[0] is not theta:
+            if len(self._views) > 4:
+                self._views.clear()
+            cached = (theta, self.network.views(theta))
+            self._views[id(theta)] = cached
+        return cached[1]
+
+    def ones(self, n_rows):
+        """Return a vector of ``n_rows`` ones (for bias gradients as products)."""
+        return self._ones[:n_rows]
 
     def rows(self, n_rows):
         """Return ``(activations, raw, deltas)`` views of the first ``n_rows``.
@@ -221,13 +251,13 @@ def forward(network, theta, X, workspace):
     raw : ndarray of shape (n_samples, n_outputs)
         The pre-link output of the last layer.
     """
-    coefs, intercepts = network.views(theta)
+    coefs, intercepts = workspace.views(theta)
     layer_outputs, raw, _ = workspace.rows(X.shape[0])
     activations = [X]
     for layer, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
         is_output = layer == len(coefs) - 1
         z = raw if is_output else layer_outputs[layer]
-        _matmul_into(activations[-1], coef, out=z)
+        matmul_into(activations[-1], coef, out=z)
         z += intercept
         if is_output:
             activations.append(network.output.link(z, out=layer_outputs[layer]))
@@ -236,11 +266,11 @@ def forward(network, theta, X, workspace):
     return activations, raw
 
 
-def backward(network, theta, activations, deltas, grad):
-    """Propagate the output delta back and write the unnormalised gradient.
+def backward(network, theta, activations, deltas, workspace):
+    """Propagate the output delta back and write the gradient.
 
-    ``deltas[-1]`` must hold the (sample-weighted) output delta on entry.  The
-    hidden deltas follow
+    ``deltas[-1]`` must hold the output delta on entry, already weighted by
+    the samples' share of the total weight.  The hidden deltas follow
 
     .. math::
 
@@ -257,7 +287,9 @@ def backward(network, theta, activations, deltas, grad):
         \\frac{\\partial L}{\\partial b^{(l)}} = \\sum_{\\text{samples}}
         \\delta^{(l)},
 
-    Feng's eqs. (22), (29) and (34), summed over the rows of the batch.
+    Feng's eqs. (22), (29) and (34), summed over the rows of the batch.  The
+    bias gradient is computed as the product ``ones @ delta``: a BLAS call on
+    both cores rather than a single-threaded reduction.
 
     Parameters
     ----------
@@ -269,23 +301,25 @@ def backward(network, theta, activations, deltas, grad):
         As returned by :func:`forward`.
     deltas : list of ndarray
         Delta buffers, one per non-input layer; the last holds the output delta.
-    grad : ndarray of shape (n_params,)
-        Written with the gradient, laid out as ``theta``.
+    workspace : Workspace
+        Its ``grad`` is written with the gradient, laid out as ``theta``.
 
     Returns
     -------
     grad : ndarray of shape (n_params,)
+        ``workspace.grad``.
     """
-    coefs, _ = network.views(theta)
-    coef_grads, intercept_grads = network.views(grad)
+    coefs, _ = workspace.views(theta)
+    coef_grads, intercept_grads = workspace.views(workspace.grad)
+    ones = workspace.ones(deltas[-1].shape[0])
     for layer in range(len(coefs) - 1, -1, -1):
         delta = deltas[layer]
-        _matmul_into(activations[layer].T, delta, out=coef_grads[layer])
-        np.sum(delta, axis=0, out=intercept_grads[layer])
+        matmul_into(activations[layer].T, delta, out=coef_grads[layer])
+        np.matmul(ones, delta, out=intercept_grads[layer])
         if layer > 0:
             previous = np.matmul(delta, coefs[layer].T, out=deltas[layer - 1])
             network.hidden.multiply_derivative(activations[layer], previous)
-    return grad
+    return workspace.grad
 
 
 def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=None):
@@ -301,7 +335,8 @@ def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=
                    \\rVert_F^2 .
 
     Every solver (SGD, Adam, scipy's L-BFGS) and the gradient check call this
-    one function.
+    one function.  The normalisation by :math:`\\sum_i w_i` is applied to the
+    output delta, the smallest array on the way, rather than to the gradient.
 
     Parameters
     ----------
@@ -332,18 +367,22 @@ def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=
         workspace = Workspace(network, X.shape[0], theta.dtype)
     activations, raw = forward(network, theta, X, workspace)
     _, _, deltas = workspace.rows(X.shape[0])
-    network.output.gradient(y, raw, activations[-1], out=deltas[-1])
+    output_delta = network.output.gradient(y, raw, activations[-1], out=deltas[-1])
     if sample_weight is None:
         weight_sum = X.shape[0]
+        output_delta /= weight_sum
     else:
-        deltas[-1] *= sample_weight[:, np.newaxis]
         weight_sum = sample_weight.sum()
-    grad = backward(network, theta, activations, deltas, workspace.grad)
+        output_delta *= (sample_weight / weight_sum)[:, np.newaxis]
+    grad = backward(network, theta, activations, deltas, workspace)
     weights = theta[: network.n_coefs]
-    grad[: network.n_coefs] += alpha * weights
-    grad /= weight_sum
+    if alpha:
+        add_scaled(
+            grad[: network.n_coefs], weights, alpha / weight_sum, workspace.penalty
+        )
     loss = network.output.loss(y, raw, activations[-1], sample_weight)
-    loss += 0.5 * alpha * float(weights @ weights) / weight_sum
+    if alpha:
+        loss += 0.5 * alpha * float(weights @ weights) / weight_sum
     return loss, grad
 
 

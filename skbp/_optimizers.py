@@ -58,7 +58,7 @@ class SGD:
         """Return the initial state for parameters shaped as ``theta``."""
         return SGDState(np.zeros_like(theta))
 
-    def update(self, grad, state, learning_rate):
+    def update(self, grad, state, learning_rate, out=None):
         """Return the step to add to the parameters; updates ``state`` in place.
 
         Parameters
@@ -69,6 +69,8 @@ class SGD:
             Optimizer state.
         learning_rate : float
             Current learning rate.
+        out : ndarray of shape (n_params,), default=None
+            Buffer for the step; allocated if ``None``.
 
         Returns
         -------
@@ -77,12 +79,15 @@ class SGD:
             (no copy on the hot path): add it to the parameters before the
             next update.
         """
+        scaled_grad = np.multiply(grad, learning_rate, out=out)
         velocity = state.velocity
         velocity *= self.momentum
-        velocity -= learning_rate * grad
+        velocity -= scaled_grad
         if not self.nesterov:
             return velocity
-        return self.momentum * velocity - learning_rate * grad
+        # momentum * velocity - learning_rate * grad, written over scaled_grad
+        np.subtract(self.momentum * velocity, scaled_grad, out=scaled_grad)
+        return scaled_grad
 
 
 @dataclass
@@ -130,7 +135,7 @@ class Adam:
         """Return the initial state for parameters shaped as ``theta``."""
         return AdamState(np.zeros_like(theta), np.zeros_like(theta))
 
-    def update(self, grad, state, learning_rate):
+    def update(self, grad, state, learning_rate, out=None):
         """Return the step to add to the parameters; updates ``state`` in place.
 
         Parameters
@@ -141,6 +146,9 @@ class Adam:
             Optimizer state.
         learning_rate : float
             Initial learning rate; the bias correction is applied here.
+        out : ndarray of shape (n_params,), default=None
+            Buffer for the step (and scratch space before that); allocated if
+            ``None``.
 
         Returns
         -------
@@ -149,12 +157,17 @@ class Adam:
         state.n_steps += 1
         t = state.n_steps
         m, v = state.first_moment, state.second_moment
+        # The same products and sums as beta_1 * m + (1 - beta_1) * grad (and
+        # likewise for v), rounded alike, with ``out`` as the only scratch.
+        scratch = np.multiply(grad, 1 - self.beta_1, out=out)
         m *= self.beta_1
-        m += (1 - self.beta_1) * grad
+        m += scratch
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - self.beta_2
         v *= self.beta_2
-        v += (1 - self.beta_2) * grad**2
+        v += scratch
         corrected = learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
-        step = np.sqrt(v)
+        step = np.sqrt(v, out=scratch)
         step += self.epsilon
         np.divide(m, step, out=step)
         step *= -corrected

@@ -7,15 +7,13 @@ vector, updated in place so that the estimator's ``coefs_`` and
 learning rate, warnings) are those of scikit-learn's MLP.
 """
 
-import copy
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import gen_batches, shuffle
 
 from ._network import Workspace, loss_and_grad
 
@@ -67,7 +65,7 @@ class Progress:
             for name in ("loss_curve", "validation_scores")
             if fields[name] is not None
         }
-        optimizer_state = copy.deepcopy(self.optimizer_state)
+        optimizer_state = _copy_state(self.optimizer_state)
 
         def restore():
             for name, length in lengths.items():
@@ -76,6 +74,40 @@ class Progress:
             self.optimizer_state = optimizer_state
 
         return restore
+
+
+def _copy_state(state):
+    """Copy an optimizer state dataclass, its arrays by value."""
+    if state is None:
+        return None
+    arrays = {
+        f.name: getattr(state, f.name).copy()
+        for f in fields(state)
+        if isinstance(getattr(state, f.name), np.ndarray)
+    }
+    return replace(state, **arrays)
+
+
+def _batch_slices(n_samples, batch_size):
+    """Yield consecutive slices of ``batch_size`` rows (the last may be short).
+
+    ``sklearn.utils.gen_batches`` without its per-call parameter validation,
+    which costs more than a 32-row epoch of training.
+    """
+    for start in range(0, n_samples, batch_size):
+        yield slice(start, min(start + batch_size, n_samples))
+
+
+def _shuffled(sample_index, random_state):
+    """Return ``sample_index`` permuted as ``sklearn.utils.shuffle`` permutes it.
+
+    The same draws from ``random_state`` (``random_state.shuffle`` of
+    ``arange(n)``), so the same seed gives scikit-learn's epochs, without the
+    input validation of ``shuffle``.
+    """
+    permutation = np.arange(sample_index.shape[0])
+    random_state.shuffle(permutation)
+    return sample_index[permutation]
 
 
 @dataclass(frozen=True)
@@ -128,16 +160,16 @@ class TrainingData:
         """Number of rows."""
         return self.X.shape[0]
 
-    def rows(self, index, X_buffer=None):
+    def rows(self, index, buffers=None):
         """Return the batch at ``index`` (a slice or an array of row numbers).
 
         Parameters
         ----------
         index : slice or ndarray of int
             Rows to take.
-        X_buffer : ndarray, default=None
-            Preallocated buffer for gathered dense rows; used when ``index``
-            is an array and ``X`` is dense.
+        buffers : tuple of (ndarray, ndarray), default=None
+            Preallocated buffers for gathered rows of dense ``X`` and of
+            ``y``; used when ``index`` is an array.
 
         Returns
         -------
@@ -145,10 +177,17 @@ class TrainingData:
         """
         sw = self.sample_weight
         sw = None if sw is None else sw[index]
-        if isinstance(index, slice) or sp.issparse(self.X) or X_buffer is None:
+        if isinstance(index, slice) or buffers is None:
             return TrainingData(self.X[index], self.y[index], sw)
-        X = np.take(self.X, index, axis=0, out=X_buffer[: len(index)])
-        return TrainingData(X, self.y[index], sw)
+        X_buffer, y_buffer = buffers
+        n_rows = len(index)
+        # mode="clip" skips the bounds check's extra copy (the rows are a
+        # permutation of valid indices).
+        y = np.take(self.y, index, axis=0, out=y_buffer[:n_rows], mode="clip")
+        if sp.issparse(self.X):
+            return TrainingData(self.X[index], y, sw)
+        X = np.take(self.X, index, axis=0, out=X_buffer[:n_rows], mode="clip")
+        return TrainingData(X, y, sw)
 
 
 def run_epoch(network, theta, data, settings, progress, *, order, buffers):
@@ -168,8 +207,8 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers):
         Holds the optimizer state and the current learning rate.
     order : ndarray of int or None
         Row order for this epoch; ``None`` keeps the data's order.
-    buffers : tuple of (Workspace, ndarray or None)
-        Batch buffers and a buffer for gathered dense rows, from
+    buffers : tuple of (Workspace, tuple or None)
+        Batch buffers and buffers for gathered rows, from
         :func:`_epoch_buffers`.
 
     Returns
@@ -177,11 +216,11 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers):
     loss : float
         Batch losses averaged over the epoch, weighted by batch size.
     """
-    workspace, X_buffer = buffers
+    workspace, gather_buffers = buffers
     accumulated = 0.0
-    for batch_slice in gen_batches(data.n_samples, settings.batch_size):
+    for batch_slice in _batch_slices(data.n_samples, settings.batch_size):
         index = batch_slice if order is None else order[batch_slice]
-        batch = data.rows(index, X_buffer)
+        batch = data.rows(index, gather_buffers)
         loss, grad = loss_and_grad(
             theta,
             batch.X,
@@ -193,18 +232,35 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers):
         )
         accumulated += loss * (batch_slice.stop - batch_slice.start)
         theta += settings.optimizer.update(
-            grad, progress.optimizer_state, progress.learning_rate
+            grad, progress.optimizer_state, progress.learning_rate, workspace.step
         )
     return accumulated / data.n_samples
 
 
-def _epoch_buffers(network, data, settings, dtype):
-    """Allocate the per-batch buffers once for a whole fit."""
-    workspace = Workspace(network, settings.batch_size, dtype)
+def _epoch_buffers(network, data, settings, dtype, workspace=None):
+    """Allocate the per-batch buffers once for a whole fit.
+
+    ``workspace`` is reused when it fits this network, dtype and batch size
+    (the estimators keep one across ``partial_fit`` calls).
+    """
+    if not _fits(workspace, network, settings.batch_size, dtype):
+        workspace = Workspace(network, settings.batch_size, dtype)
+    if not settings.shuffle:
+        return workspace, None
     X_buffer = None
-    if settings.shuffle and not sp.issparse(data.X):
+    if not sp.issparse(data.X):
         X_buffer = np.empty((settings.batch_size, data.X.shape[1]), data.X.dtype)
-    return workspace, X_buffer
+    y_buffer = np.empty((settings.batch_size, data.y.shape[1]), data.y.dtype)
+    return workspace, (X_buffer, y_buffer)
+
+
+def _fits(workspace, network, n_rows, dtype):
+    return (
+        workspace is not None
+        and workspace.network == network
+        and workspace.max_rows >= n_rows
+        and workspace.dtype == dtype
+    )
 
 
 def _record_improvement(progress, theta, tol, validation_score):
@@ -265,6 +321,7 @@ def fit_stochastic(
     random_state,
     incremental,
     validation_score=None,
+    workspace=None,
 ):
     """Run epochs of minibatch SGD or Adam until a stopping rule fires.
 
@@ -287,15 +344,22 @@ def fit_stochastic(
     validation_score : callable, default=None
         ``validation_score(theta) -> float`` for early stopping; ``None``
         monitors the training loss instead.
+    workspace : Workspace, default=None
+        Buffers to reuse if they fit; see :func:`_epoch_buffers`.
+
+    Returns
+    -------
+    workspace : Workspace
+        The buffers used, for the next call to reuse.
     """
     progress.n_iter = 0
     sample_index = np.arange(data.n_samples, dtype=int)
-    buffers = _epoch_buffers(network, data, settings, theta.dtype)
+    buffers = _epoch_buffers(network, data, settings, theta.dtype, workspace)
     try:
         for _ in range(settings.max_iter):
             order = None
             if settings.shuffle:
-                sample_index = shuffle(sample_index, random_state=random_state)
+                sample_index = _shuffled(sample_index, random_state)
                 order = sample_index
             progress.loss = run_epoch(
                 network, theta, data, settings, progress, order=order, buffers=buffers
@@ -321,6 +385,7 @@ def fit_stochastic(
         warnings.warn("Training interrupted by user.", stacklevel=2)
     if validation_score is not None and progress.best_theta is not None:
         theta[:] = progress.best_theta
+    return buffers[0]
 
 
 def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0):
