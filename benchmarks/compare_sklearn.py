@@ -70,7 +70,7 @@ def matmul_floor(layer_units, batch_rows, dtype, *, backward=True, repeats=5):
     ``layer_units`` cannot avoid computing.
     """
     rng = np.random.default_rng(0)
-    shapes = list(zip(layer_units[:-1], layer_units[1:]))
+    shapes = list(zip(layer_units[:-1], layer_units[1:], strict=True))
     coefs = [rng.standard_normal(s).astype(dtype) for s in shapes]
     grads = [np.empty(s, dtype) for s in shapes]
     times = []

@@ -238,7 +238,7 @@ class _BaseBackprop(BaseEstimator):
         values = tuple(getattr(self, name) for name in _param_names(type(self)))
         validated = self.__dict__.get("_validated_params", ())
         if len(values) != len(validated) or any(
-            value is not old for value, old in zip(values, validated)
+            value is not old for value, old in zip(values, validated, strict=True)
         ):
             self._validate_params()
             self._validated_params = values
@@ -333,7 +333,7 @@ class _BaseBackprop(BaseEstimator):
         """
         published = self.__dict__.get("_published_views", ())
         return len(views) == len(published) and all(
-            view is old for view, old in zip(views, published)
+            view is old for view, old in zip(views, published, strict=True)
         )
 
     def _check_finite_parameters(self):
