@@ -383,7 +383,7 @@ class _BaseBackprop(BaseEstimator):
             data, validation_score = self._split_validation(data, random_state)
         settings = self._stochastic_settings(optimizer, data.n_samples)
         self._progress = progress
-        self._workspace = fit_stochastic(
+        workspace = fit_stochastic(
             self._network,
             self._theta,
             data,
@@ -394,6 +394,9 @@ class _BaseBackprop(BaseEstimator):
             validation_score=validation_score,
             workspace=self.__dict__.get("_workspace"),
         )
+        # Only partial_fit streams reuse the buffers; a fit does not hold on
+        # to them.
+        self._workspace = workspace if incremental else None
         self._publish_progress(progress)
 
     def _optimizer(self):
@@ -878,22 +881,32 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         ``LabelBinarizer`` would; unknown or unusual labels return None and
         take the full validation, which explains what is wrong.
         """
+        if type(y) is not np.ndarray or y.shape[0] != n_samples:
+            return None
+        return self._encode_by_lookup(y)
+
+    def _encode_by_lookup(self, y):
+        """One-hot encode 1-d labels of ``classes_`` straight into booleans.
+
+        What the fitted ``LabelBinarizer`` computes, without its validation
+        and without its int64 intermediate. Returns None for labels it cannot
+        handle this way.
+        """
         classes = self.classes_
         if (
-            type(y) is not np.ndarray
-            or y.ndim != 1
-            or y.shape[0] != n_samples
+            y.ndim != 1
             or self._is_multilabel()
             or not _comparable_labels(y.dtype, classes.dtype)
         ):
             return None
+        n_samples = y.shape[0]
         index = np.searchsorted(classes, y)
         np.minimum(index, len(classes) - 1, out=index)
         if not np.array_equal(classes[index], y):
             return None
         if self._label_binarizer.y_type_ == "binary":
-            return (index == 1).astype(dtype)[:, np.newaxis]
-        encoded = np.zeros((n_samples, len(classes)), dtype=dtype)
+            return (index == 1)[:, np.newaxis]
+        encoded = np.zeros((n_samples, len(classes)), dtype=bool)
         encoded[np.arange(n_samples), index] = 1
         return encoded
 
@@ -918,7 +931,13 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             self.classes_ = binarizer.classes_
         else:
             self._check_known_classes(y, incremental)
-        return np.ascontiguousarray(self._label_binarizer.transform(y), dtype=dtype)
+        encoded = self._encode_by_lookup(y)
+        if encoded is None:
+            encoded = self._label_binarizer.transform(y)
+        # Class indicators are exact as booleans, at an eighth of the memory
+        # of float64 (scikit-learn's MLP keeps them so too); the core's ufuncs
+        # promote them where they meet the float outputs.
+        return np.ascontiguousarray(encoded, dtype=bool)
 
     def _check_known_classes(self, y, incremental):
         if self._label_binarizer.y_type_.startswith("multilabel"):

@@ -112,7 +112,11 @@ def _binary_log_loss(y, raw, prediction):
 
 
 def _multinomial_log_loss(y, raw, prediction):
-    return logsumexp_rows(raw)[:, 0] * y.sum(axis=1) - np.einsum("ij,ij->i", y, raw)
+    # The log-normaliser of the softmax read off its own output: at the
+    # largest unit log(p) = raw - lse, and there p >= 1 / n_outputs, so the
+    # logarithm is accurate.  Two reductions instead of recomputing exp.
+    lse = raw.max(axis=1) - np.log(prediction.max(axis=1))
+    return lse * y.sum(axis=1) - np.einsum("ij,ij->i", y, raw)
 
 
 def _half_poisson_deviance(y, raw, prediction):
@@ -177,7 +181,7 @@ class OutputLayer:
         """
         per_sample = self.per_sample_loss(y, raw, prediction)
         if sample_weight is None:
-            return float(per_sample.mean())
+            return float(per_sample.sum()) / per_sample.shape[0]
         return float(per_sample @ sample_weight / sample_weight.sum())
 
     def gradient(self, y, raw, prediction, out):

@@ -163,8 +163,8 @@ class Workspace:
         self._ones = np.ones(max_rows, dtype)
         self.grad = np.empty(network.n_params, dtype)
         self.step = np.empty(network.n_params, dtype)
-        self.penalty = np.empty(network.n_coefs, dtype)
         self._views = {}
+        self._rows = {}
 
     def views(self, theta):
         """Return ``network.views(theta)``, built once per parameter vector.
@@ -214,11 +214,16 @@ class Workspace:
         deltas : list of ndarray
             One buffer per non-input layer.
         """
-        return (
-            [a[:n_rows] for a in self._activations],
-            self._raw[:n_rows],
-            [d[:n_rows] for d in self._deltas],
-        )
+        cached = self._rows.get(n_rows)
+        if cached is None:
+            # Built once per batch size: a fit sees at most two sizes.
+            cached = (
+                [a[:n_rows] for a in self._activations],
+                self._raw[:n_rows],
+                [d[:n_rows] for d in self._deltas],
+            )
+            self._rows[n_rows] = cached
+        return cached
 
 
 def forward(network, theta, X, workspace):
@@ -254,12 +259,15 @@ def forward(network, theta, X, workspace):
     coefs, intercepts = workspace.views(theta)
     layer_outputs, raw, _ = workspace.rows(X.shape[0])
     activations = [X]
-    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
-        is_output = layer == len(coefs) - 1
-        z = raw if is_output else layer_outputs[layer]
-        matmul_into(activations[-1], coef, out=z)
-        z += intercept
-        if is_output:
+    last = len(coefs) - 1
+    for layer in range(last + 1):
+        z = raw if layer == last else layer_outputs[layer]
+        if layer == 0:
+            matmul_into(X, coefs[0], out=z)  # X alone may be sparse
+        else:
+            np.matmul(activations[-1], coefs[layer], out=z)
+        z += intercepts[layer]
+        if layer == last:
             activations.append(network.output.link(z, out=layer_outputs[layer]))
         else:
             activations.append(network.hidden.forward(z))
@@ -314,7 +322,10 @@ def backward(network, theta, activations, deltas, workspace):
     ones = workspace.ones(deltas[-1].shape[0])
     for layer in range(len(coefs) - 1, -1, -1):
         delta = deltas[layer]
-        matmul_into(activations[layer].T, delta, out=coef_grads[layer])
+        if layer == 0:
+            matmul_into(activations[0].T, delta, out=coef_grads[0])  # X: sparse?
+        else:
+            np.matmul(activations[layer].T, delta, out=coef_grads[layer])
         np.matmul(ones, delta, out=intercept_grads[layer])
         if layer > 0:
             previous = np.matmul(delta, coefs[layer].T, out=deltas[layer - 1])
@@ -377,9 +388,9 @@ def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=
     grad = backward(network, theta, activations, deltas, workspace)
     weights = theta[: network.n_coefs]
     if alpha:
-        add_scaled(
-            grad[: network.n_coefs], weights, alpha / weight_sum, workspace.penalty
-        )
+        # The optimizer's step buffer is free until the gradient is complete.
+        scratch = workspace.step[: network.n_coefs]
+        add_scaled(grad[: network.n_coefs], weights, alpha / weight_sum, scratch)
     loss = network.output.loss(y, raw, activations[-1], sample_weight)
     if alpha:
         loss += 0.5 * alpha * float(weights @ weights) / weight_sum

@@ -173,21 +173,22 @@ class TrainingData:
 
         Returns
         -------
-        batch : TrainingData
+        X, y, sample_weight : ndarray
+            The rows (``sample_weight`` is None when the data has none); a
+            plain tuple, since it is built once per step.
         """
         sw = self.sample_weight
         sw = None if sw is None else sw[index]
-        if isinstance(index, slice) or buffers is None:
-            return TrainingData(self.X[index], self.y[index], sw)
+        if buffers is None or isinstance(index, slice):
+            return self.X[index], self.y[index], sw
         X_buffer, y_buffer = buffers
-        n_rows = len(index)
+        n_rows = index.shape[0]
         # mode="clip" skips the bounds check's extra copy (the rows are a
         # permutation of valid indices).
-        y = np.take(self.y, index, axis=0, out=y_buffer[:n_rows], mode="clip")
-        if sp.issparse(self.X):
-            return TrainingData(self.X[index], y, sw)
-        X = np.take(self.X, index, axis=0, out=X_buffer[:n_rows], mode="clip")
-        return TrainingData(X, y, sw)
+        y = self.y.take(index, axis=0, out=y_buffer[:n_rows], mode="clip")
+        if X_buffer is None:  # sparse X
+            return self.X[index], y, sw
+        return self.X.take(index, axis=0, out=X_buffer[:n_rows], mode="clip"), y, sw
 
 
 def run_epoch(network, theta, data, settings, progress, *, order, buffers):
@@ -220,12 +221,12 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers):
     accumulated = 0.0
     for batch_slice in _batch_slices(data.n_samples, settings.batch_size):
         index = batch_slice if order is None else order[batch_slice]
-        batch = data.rows(index, gather_buffers)
+        X, y, sample_weight = data.rows(index, gather_buffers)
         loss, grad = loss_and_grad(
             theta,
-            batch.X,
-            batch.y,
-            batch.sample_weight,
+            X,
+            y,
+            sample_weight,
             network=network,
             alpha=settings.alpha,
             workspace=workspace,
