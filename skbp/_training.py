@@ -7,13 +7,16 @@ vector, updated in place so that the estimator's ``coefs_`` and
 learning rate, warnings) are those of scikit-learn's MLP.
 """
 
+import os
 import warnings
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
+import scipy
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import ThreadpoolController
 
 from ._network import Workspace, loss_and_grad
 
@@ -389,6 +392,33 @@ def fit_stochastic(
     return buffers[0]
 
 
+def _scipy_blas_on_one_thread():
+    """Limit the BLAS that scipy bundles, if any, to one thread.
+
+    scipy's wheels ship an OpenBLAS of their own beside NumPy's.  L-BFGS-B
+    calls it for its vector updates, and its worker threads then spin while
+    NumPy's threads run the network's matrix products: on two cores that
+    contention doubled the time of a fit.  The vector updates gain nothing
+    from threads, so scipy's pool gets one while the optimizer runs; NumPy's
+    pool is left alone (and where both share one library, nothing is
+    limited).
+
+    Returns
+    -------
+    context : context manager
+    """
+    scipy_dir = os.path.dirname(scipy.__file__)
+    controller = ThreadpoolController()
+    scipy_blas = controller.select(
+        filepath=[
+            info["filepath"]
+            for info in controller.info()
+            if info["user_api"] == "blas" and info["filepath"].startswith(scipy_dir)
+        ]
+    )
+    return scipy_blas.limit(limits=1)
+
+
 def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0):
     """Minimise the objective with scipy's L-BFGS-B, updating ``theta``.
 
@@ -440,14 +470,15 @@ def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0)
         if verbose:
             print("Iteration %d, loss = %.8f" % (len(loss_curve), loss_curve[-1]))
 
-    result = scipy.optimize.minimize(
-        objective,
-        theta.astype(np.float64),
-        method="L-BFGS-B",
-        jac=True,
-        callback=record,
-        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
-    )
+    with _scipy_blas_on_one_thread():
+        result = scipy.optimize.minimize(
+            objective,
+            theta.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=record,
+            options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+        )
     theta[:] = result.x
     if result.status != 0:
         warnings.warn(
