@@ -159,6 +159,47 @@ def _plain_sample_weight(sample_weight, n_samples):
     )
 
 
+class _MemoizedFirstShuffle:
+    """``RandomState(seed)`` for a caller that draws one shuffle, memoized.
+
+    :meth:`shuffle` permutes as a freshly seeded ``RandomState`` would, taking
+    the permutation from ``memo`` (keyed by seed and length) when it is there.
+    Any further draw gets a real ``RandomState`` advanced past that first
+    shuffle, so the stream is exactly that of ``RandomState(seed)``.
+    """
+
+    def __init__(self, seed, memo):
+        self._seed = seed
+        self._memo = memo
+        self._first_length = None
+        self._state = None
+
+    def shuffle(self, array):
+        """Shuffle ``array`` in place along its first axis."""
+        if self._first_length is not None or self._state is not None:
+            return self._advanced().shuffle(array)
+        n = len(array)
+        key = (self._seed, n)
+        if key not in self._memo:
+            permutation = np.arange(n)
+            np.random.RandomState(self._seed).shuffle(permutation)
+            self._memo.clear()  # one size per stream, typically
+            self._memo[key] = permutation
+        array[...] = array[self._memo[key]]
+        self._first_length = n
+
+    def _advanced(self):
+        if self._state is None:
+            self._state = np.random.RandomState(self._seed)
+            if self._first_length is not None:
+                self._state.shuffle(np.arange(self._first_length))
+        return self._state
+
+    def __getattr__(self, name):
+        # Any other draw (uniform, randint, ...) continues the real stream.
+        return getattr(self._advanced(), name)
+
+
 def _comparable_labels(y_dtype, classes_dtype):
     """Whether labels of these dtypes compare as ``LabelBinarizer`` compares them."""
     kinds = y_dtype.kind + classes_dtype.kind
@@ -243,6 +284,22 @@ class _BaseBackprop(BaseEstimator):
             self._validate_params()
             self._validated_params = values
 
+    def _stream_random_state(self):
+        """The random state of a ``partial_fit`` call on a fitted model.
+
+        Like scikit-learn, each call starts from ``check_random_state(
+        random_state)``; such a call draws one thing only, the shuffle of its
+        rows.  For an integer seed that shuffle is the same for every call of
+        the same size, so it is memoized: seeding a ``RandomState`` costs more
+        than a 32-row training step.
+        """
+        if not isinstance(self.random_state, Integral) or isinstance(
+            self.random_state, bool
+        ):
+            return check_random_state(self.random_state)
+        memo = self.__dict__.setdefault("_shuffle_memo", {})
+        return _MemoizedFirstShuffle(int(self.random_state), memo)
+
     def _partial_fit_available(self):
         return self.solver in _STOCHASTIC_SOLVERS
 
@@ -262,7 +319,10 @@ class _BaseBackprop(BaseEstimator):
         network = self._build_network(X.shape[1], hidden_sizes, y_encoded.shape[1])
         if network == getattr(self, "_network", None):
             network = self._network  # keeps its cached layout
-        random_state = check_random_state(self.random_state)
+        if incremental and not first_pass:
+            random_state = self._stream_random_state()
+        else:
+            random_state = check_random_state(self.random_state)
         if first_pass:
             self._theta = network.init_parameters(random_state, X.dtype)
             self._progress = None
@@ -569,7 +629,12 @@ class _BaseBackprop(BaseEstimator):
             del state["coefs_"], state["intercepts_"]
         # Caches (scratch buffers, view and validation records) are not model
         # state; they are rebuilt on demand.
-        for cache in ("_workspace", "_published_views", "_validated_params"):
+        for cache in (
+            "_workspace",
+            "_published_views",
+            "_validated_params",
+            "_shuffle_memo",
+        ):
             state.pop(cache, None)
         return state
 

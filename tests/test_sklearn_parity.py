@@ -457,3 +457,35 @@ def test_multioutput_loss_is_summed_where_sklearn_averages():
     assert_allclose(
         ours.loss_curve_, np.multiply(theirs.loss_curve_, y.shape[1]), rtol=1e-10
     )
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("seed", [0, 7, "RandomState(5)"])
+def test_shuffled_partial_fit_stream_matches_sklearn(solver, seed):
+    # partial_fit re-seeds from random_state on every call and shuffles the
+    # call's rows, as scikit-learn does; skbp memoizes that shuffle for integer
+    # seeds. Batches of changing sizes, several calls of each, must give
+    # scikit-learn's weights.
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(N_SAMPLES, N_FEATURES))
+    y = _targets("multiclass", X, rng)
+    classes = np.unique(y)
+    models = {}
+    for lib in ("skbp", "sklearn"):
+        # A RandomState instance is drawn from across calls (not memoized):
+        # each library gets its own, seeded alike.
+        random_state = np.random.RandomState(5) if isinstance(seed, str) else seed
+        params = dict(
+            hidden_layer_sizes=(6,),
+            solver=solver,
+            batch_size=8,
+            random_state=random_state,
+        )
+        ours, theirs = _pair("multiclass", **params)
+        model = ours if lib == "skbp" else theirs
+        for start, size in [(0, 20), (20, 20), (5, 13), (30, 20), (7, 13), (19, 31)]:
+            rows = slice(start, start + size)
+            model.partial_fit(X[rows], y[rows], classes=classes)
+        models[lib] = model
+    _assert_same_weights(models["skbp"], models["sklearn"], rtol=1e-10, atol=1e-13)
+    assert models["skbp"].t_ == models["sklearn"].t_
