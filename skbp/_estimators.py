@@ -82,10 +82,19 @@ def _is_same_view(candidate, view):
     )
 
 
+_UNIT_INTERVAL_INSIDE = {
+    np.dtype(dtype): (np.finfo(dtype).tiny, np.nextafter(dtype(1), dtype(0)))
+    for dtype in (np.float32, np.float64)
+}
+
+
 def _inside_unit_interval(proba):
     """Clip probabilities in place to the floats strictly between 0 and 1."""
-    info = np.finfo(proba.dtype)
-    return np.clip(proba, info.tiny, np.nextafter(proba.dtype.type(1), 0), out=proba)
+    lowest, highest = _UNIT_INTERVAL_INSIDE[proba.dtype]
+    # Two ufunc calls: np.clip's Python wrapper costs more than the clipping
+    # when predicting a single row.
+    np.maximum(proba, lowest, out=proba)
+    return np.minimum(proba, highest, out=proba)
 
 
 def _hidden_layer_sizes_tuple(hidden_layer_sizes):
