@@ -557,7 +557,7 @@ class _BaseBackprop(BaseEstimator):
     # --------------------------------------------------------- validation
 
     def _validate_training_data(self, X, y, sample_weight, *, first_pass, incremental):
-        if not first_pass:
+        if incremental and not first_pass:
             plain = self._plain_training_data(X, y, sample_weight)
             if plain is not None:
                 return plain
@@ -585,7 +585,7 @@ class _BaseBackprop(BaseEstimator):
     def _plain_training_data(self, X, y, sample_weight):
         """Return ``(X, y_encoded, sample_weight)`` if no conversion is needed.
 
-        The lean path of ``partial_fit`` and warm starts: plain float arrays
+        The lean path of ``partial_fit`` on a fitted model: plain float arrays
         that pass every check ``validate_data`` would make are used as they
         are, and class labels are encoded by lookup in ``classes_``.  Returns
         None for anything else, which then takes the full validation (and its
@@ -955,7 +955,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         ``LabelBinarizer`` would; unknown or unusual labels return None and
         take the full validation, which explains what is wrong.
         """
-        if type(y) is not np.ndarray or y.shape[0] != n_samples:
+        if type(y) is not np.ndarray or y.ndim != 1 or y.shape[0] != n_samples:
             return None
         return self._encode_by_lookup(y)
 
@@ -1268,8 +1268,8 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         if (
             type(y) is not np.ndarray
             or y.dtype.kind not in "iuf"
-            or y.shape[0] != n_samples
             or not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] > 1))
+            or y.shape[0] != n_samples
             or not _is_finite(y)
         ):
             return None

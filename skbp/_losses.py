@@ -116,7 +116,8 @@ def _multinomial_log_loss(y, raw, prediction):
     # largest unit log(p) = raw - lse, and there p >= 1 / n_outputs, so the
     # logarithm is accurate.  Two reductions instead of recomputing exp.
     lse = raw.max(axis=1) - np.log(prediction.max(axis=1))
-    return lse * y.sum(axis=1) - np.einsum("ij,ij->i", y, raw)
+    # dtype: boolean class indicators must not promote float32 losses.
+    return lse * y.sum(axis=1, dtype=raw.dtype) - np.einsum("ij,ij->i", y, raw)
 
 
 def _half_poisson_deviance(y, raw, prediction):
