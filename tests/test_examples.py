@@ -42,25 +42,22 @@ def test_readme_commands_are_what_ci_runs():
     assert test_command in (ROOT / ".ci" / "run").read_text()
 
 
-def test_benchmark_script_runs_in_quick_mode():
-    # A smoke run of the README's benchmark command (a subset of its cases, one
-    # repeat): it must produce its table. Nothing here looks at the times.
+def _run_benchmark(*arguments):
     completed = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "compare_sklearn.py"),
-            "--quick",
-            "--repeats",
-            "1",
-            "--only",
-            "predict_proba",
-        ],
+        [sys.executable, str(ROOT / "benchmarks" / "compare_sklearn.py"), *arguments],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert completed.returncode == 0, completed.stderr
-    rows = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
+    return completed.stdout
+
+
+def test_benchmark_script_runs_in_quick_mode():
+    # A smoke run of the README's benchmark command (a subset of its cases, one
+    # repeat): it must produce its table. Nothing here looks at the times.
+    output = _run_benchmark("--quick", "--repeats", "1", "--only", "predict_proba")
+    rows = [line for line in output.splitlines() if line.startswith("| ")]
     assert rows[0].startswith("| case | skbp (s) | scikit-learn (s) | ratio |")
     assert [row.split(" | ")[0] for row in rows[2:]] == [
         "| predict_proba, one row",
@@ -69,17 +66,5 @@ def test_benchmark_script_runs_in_quick_mode():
 
 
 def test_benchmark_memory_worker_reports_a_peak():
-    completed = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "compare_sklearn.py"),
-            "--quick",
-            "--memory-worker",
-            "skbp",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert float(completed.stdout.strip().splitlines()[-1]) > 0
+    output = _run_benchmark("--quick", "--memory-worker", "skbp")
+    assert float(output.strip().splitlines()[-1]) > 0
