@@ -6,6 +6,8 @@ The estimators validate their input, encode the targets, build a
 contiguous float arrays.
 """
 
+import functools
+import math
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -88,6 +90,35 @@ _UNIT_INTERVAL_INSIDE = {
 }
 
 
+def _quiet_floats(method):
+    """Run ``method`` with NumPy's floating-point warnings off.
+
+    Overflow and underflow in intermediate results are expected at the
+    extremes (huge inputs, saturated units) and are handled where they matter:
+    training checks its loss and weights and reports divergence as a
+    ValueError, prediction clips infinite raw outputs.  No RuntimeWarning from
+    deep inside the arithmetic reaches the user.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+def _finite_raw(raw):
+    """Clip infinite raw outputs to the largest finite float, in place.
+
+    Overflowing products give +-inf; as the largest float they still rank and
+    saturate the output units, where inf would turn the softmax into NaN.
+    """
+    largest = np.finfo(raw.dtype).max
+    np.maximum(raw, -largest, out=raw)
+    return np.minimum(raw, largest, out=raw)
+
+
 def _inside_unit_interval(proba):
     """Clip probabilities in place to the floats strictly between 0 and 1."""
     lowest, highest = _UNIT_INTERVAL_INSIDE[proba.dtype]
@@ -165,6 +196,7 @@ def _plain_sample_weight(sample_weight, n_samples):
         and sample_weight.dtype in _FLOAT_DTYPES
         and _is_finite(sample_weight)
         and sample_weight.min() >= 0
+        and sample_weight.any()
     )
 
 
@@ -256,6 +288,7 @@ class _BaseBackprop(BaseEstimator):
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_quiet_floats
     def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` and ``y``.
 
@@ -406,11 +439,12 @@ class _BaseBackprop(BaseEstimator):
         )
 
     def _check_finite_parameters(self):
-        if not _all_finite(self._theta):
+        loss_is_finite = self.loss_ is None or math.isfinite(self.loss_)
+        if not (loss_is_finite and _all_finite(self._theta)):
             raise ValueError(
-                "Solver produced non-finite parameter weights: training "
-                "diverged. Try a smaller learning_rate_init, a larger alpha, "
-                "or scale the input data (for example with StandardScaler)."
+                "Training diverged: the solver produced non-finite parameter "
+                "weights or loss. Try a smaller learning_rate_init, a larger "
+                "alpha, or scale the input data (for example with StandardScaler)."
             )
 
     # ------------------------------------------------------------ solvers
@@ -618,9 +652,10 @@ class _BaseBackprop(BaseEstimator):
 
     def _raw_output(self, X):
         X = self._checked_input(X)
-        return predict_raw_from_views(
+        raw = predict_raw_from_views(
             self._network.hidden, self.coefs_, self.intercepts_, X
         )
+        return _finite_raw(raw)
 
     def _output(self, raw):
         """Apply the output link to ``raw`` (a fresh array)."""
@@ -894,6 +929,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 
     @available_if(_BaseBackprop._partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
+    @_quiet_floats
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with one epoch over the given data.
 
@@ -1061,6 +1097,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             proba = proba.ravel()
         return self._label_binarizer.inverse_transform(proba)
 
+    @_quiet_floats
     def predict(self, X):
         """Predict class labels.
 
@@ -1076,6 +1113,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         """
         return self._predict_from_raw(self._raw_output(X))
 
+    @_quiet_floats
     def predict_proba(self, X):
         """Return probability estimates.
 
@@ -1100,6 +1138,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             proba = self._unit_probabilities(raw)
         return _inside_unit_interval(proba)
 
+    @_quiet_floats
     def predict_log_proba(self, X):
         """Return log-probability estimates, computed in log space.
 
@@ -1237,6 +1276,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
 
     @available_if(_BaseBackprop._partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
+    @_quiet_floats
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with one epoch over the given data.
 
@@ -1304,6 +1344,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         prediction = self._output(raw)
         return prediction.ravel() if prediction.shape[1] == 1 else prediction
 
+    @_quiet_floats
     def predict(self, X):
         """Predict target values.
 

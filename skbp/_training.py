@@ -7,7 +7,10 @@ vector, updated in place so that the estimator's ``coefs_`` and
 learning rate, warnings) are those of scikit-learn's MLP.
 """
 
+import math
 import os
+import signal
+import threading
 import warnings
 from dataclasses import dataclass, field, fields, replace
 
@@ -194,7 +197,50 @@ class TrainingData:
         return self.X.take(index, axis=0, out=X_buffer[:n_rows], mode="clip"), y, sw
 
 
-def run_epoch(network, theta, data, settings, progress, *, order, buffers):
+class GracefulInterrupt:
+    """Turn the first Ctrl-C during training into a stop after the current step.
+
+    Within the ``with`` block (in the main thread, where Python's default
+    SIGINT handler is installed) a Ctrl-C only sets :attr:`requested`, and
+    :meth:`check`, called between steps, raises ``KeyboardInterrupt`` there:
+    the weights and the optimizer state are never left half-updated.  A
+    second Ctrl-C raises at once, for a user who wants out regardless.
+    Elsewhere the block changes nothing and a Ctrl-C raises as usual.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._previous_handler = None
+
+    def __enter__(self):
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        if (
+            in_main_thread
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
+        return False
+
+    def _on_sigint(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self):
+        """Raise ``KeyboardInterrupt`` if a Ctrl-C came since the last step."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+
+def run_epoch(
+    network, theta, data, settings, progress, *, order, buffers, interrupt=None
+):
     """Take one pass of minibatch steps over ``data``; return the mean loss.
 
     Parameters
@@ -214,17 +260,23 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers):
     buffers : tuple of (Workspace, tuple or None)
         Batch buffers and buffers for gathered rows, from
         :func:`_epoch_buffers`.
+    interrupt : GracefulInterrupt, default=None
+        Checked after every completed step.
 
     Returns
     -------
     loss : float
-        Batch losses averaged over the epoch, weighted by batch size.
+        Batch losses averaged over the epoch, weighted by batch size; the
+        first non-finite batch loss if training diverged, which ends the
+        epoch there.
     """
     workspace, gather_buffers = buffers
     accumulated = 0.0
     for batch_slice in _batch_slices(data.n_samples, settings.batch_size):
         index = batch_slice if order is None else order[batch_slice]
         X, y, sample_weight = data.rows(index, gather_buffers)
+        if sample_weight is not None and not sample_weight.any():
+            continue  # a batch that weighs nothing has no gradient (0 / 0)
         loss, grad = loss_and_grad(
             theta,
             X,
@@ -234,10 +286,14 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers):
             alpha=settings.alpha,
             workspace=workspace,
         )
+        if not math.isfinite(loss):
+            return loss
         accumulated += loss * (batch_slice.stop - batch_slice.start)
         theta += settings.optimizer.update(
             grad, progress.optimizer_state, progress.learning_rate, workspace.step
         )
+        if interrupt is not None:
+            interrupt.check()
     return accumulated / data.n_samples
 
 
@@ -357,39 +413,78 @@ def fit_stochastic(
         The buffers used, for the next call to reuse.
     """
     progress.n_iter = 0
-    sample_index = np.arange(data.n_samples, dtype=int)
     buffers = _epoch_buffers(network, data, settings, theta.dtype, workspace)
     try:
-        for _ in range(settings.max_iter):
-            order = None
-            if settings.shuffle:
-                sample_index = _shuffled(sample_index, random_state)
-                order = sample_index
-            progress.loss = run_epoch(
-                network, theta, data, settings, progress, order=order, buffers=buffers
+        with GracefulInterrupt() as interrupt:
+            _run_epochs(
+                network,
+                theta,
+                data,
+                settings,
+                progress,
+                random_state=random_state,
+                incremental=incremental,
+                validation_score=validation_score,
+                buffers=buffers,
+                interrupt=interrupt,
             )
-            progress.n_iter += 1
-            progress.t += data.n_samples
-            progress.loss_curve.append(progress.loss)
-            if settings.verbose:
-                print("Iteration %d, loss = %.8f" % (progress.n_iter, progress.loss))
-            score = None if validation_score is None else validation_score(theta)
-            if settings.verbose and score is not None:
-                print("Validation score: %f" % score)
-            if _end_epoch(progress, theta, settings, score) or incremental:
-                break
-            if progress.n_iter == settings.max_iter:
-                warnings.warn(
-                    "Stochastic Optimizer: Maximum iterations (%d) reached and "
-                    "the optimization hasn't converged yet." % settings.max_iter,
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
     except KeyboardInterrupt:
+        # As scikit-learn: keep what was learnt up to the last complete step.
         warnings.warn("Training interrupted by user.", stacklevel=2)
     if validation_score is not None and progress.best_theta is not None:
         theta[:] = progress.best_theta
     return buffers[0]
+
+
+def _run_epochs(
+    network,
+    theta,
+    data,
+    settings,
+    progress,
+    *,
+    random_state,
+    incremental,
+    validation_score,
+    buffers,
+    interrupt,
+):
+    """The epoch loop of :func:`fit_stochastic`; stops early on divergence."""
+    sample_index = np.arange(data.n_samples, dtype=int)
+    for _ in range(settings.max_iter):
+        order = None
+        if settings.shuffle:
+            sample_index = _shuffled(sample_index, random_state)
+            order = sample_index
+        progress.loss = run_epoch(
+            network,
+            theta,
+            data,
+            settings,
+            progress,
+            order=order,
+            buffers=buffers,
+            interrupt=interrupt,
+        )
+        if not math.isfinite(progress.loss):
+            return  # diverged: the estimator reports it
+        progress.n_iter += 1
+        progress.t += data.n_samples
+        progress.loss_curve.append(progress.loss)
+        if settings.verbose:
+            print("Iteration %d, loss = %.8f" % (progress.n_iter, progress.loss))
+        score = None if validation_score is None else validation_score(theta)
+        if settings.verbose and score is not None:
+            print("Validation score: %f" % score)
+        if _end_epoch(progress, theta, settings, score) or incremental:
+            return
+        if progress.n_iter == settings.max_iter:
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) reached and "
+                "the optimization hasn't converged yet." % settings.max_iter,
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
 
 def _scipy_blas_on_one_thread():
@@ -444,13 +539,16 @@ def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0)
     -------
     n_iter : int
         Iterations run, at most ``max_iter``.
-    loss : float
-        The final objective value.
+    loss : float or None
+        The final objective value (None if interrupted before the first
+        iteration completed).
     loss_curve : list of float
         The objective after each iteration.
     """
     workspace = Workspace(network, data.n_samples, theta.dtype)
     loss_curve = []
+    accepted = theta.astype(np.float64)  # the last completed iterate
+    interrupt = GracefulInterrupt()
 
     def objective(x):
         theta[:] = x
@@ -466,19 +564,30 @@ def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0)
         return loss, grad.astype(np.float64)
 
     def record(intermediate_result):
+        accepted[:] = intermediate_result.x
         loss_curve.append(float(intermediate_result.fun))
         if verbose:
             print("Iteration %d, loss = %.8f" % (len(loss_curve), loss_curve[-1]))
+        if interrupt.requested:
+            raise StopIteration  # scipy ends the run and returns this iterate
 
-    with _scipy_blas_on_one_thread():
-        result = scipy.optimize.minimize(
-            objective,
-            theta.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            callback=record,
-            options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
-        )
+    try:
+        with _scipy_blas_on_one_thread(), interrupt:
+            result = scipy.optimize.minimize(
+                objective,
+                accepted.copy(),
+                method="L-BFGS-B",
+                jac=True,
+                callback=record,
+                options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+            )
+    except KeyboardInterrupt:
+        interrupt.requested = True
+    if interrupt.requested:
+        # As the stochastic solvers: keep the last completed iteration.
+        warnings.warn("Training interrupted by user.", stacklevel=2)
+        theta[:] = accepted
+        return len(loss_curve), (loss_curve[-1] if loss_curve else None), loss_curve
     theta[:] = result.x
     if result.status != 0:
         warnings.warn(
