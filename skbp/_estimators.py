@@ -561,6 +561,13 @@ class _BaseBackprop(BaseEstimator):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
+        for part, weights in (("training", sw_train), ("validation", sw_val)):
+            if weights is not None and not weights.any():
+                raise ValueError(
+                    f"The {part} part of the early-stopping split has sample "
+                    "weights that are all zero. Use a different random_state or "
+                    "validation_fraction, or give more samples non-zero weights."
+                )
         if sp.issparse(X_train):
             X_train = X_train.tocsr()
         train = TrainingData(X_train, np.ascontiguousarray(y_train), sw_train)
