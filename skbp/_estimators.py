@@ -241,6 +241,17 @@ class _MemoizedFirstShuffle:
         return getattr(self._advanced(), name)
 
 
+def _score_weights(sample_weight, X):
+    """Validate ``score``'s sample weights as ``fit`` validates its own.
+
+    scikit-learn's ``score`` hands the weights to the metric unchecked, and
+    the metrics accept negative weights.
+    """
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+
+
 def _comparable_labels(y_dtype, classes_dtype):
     """Whether labels of these dtypes compare as ``LabelBinarizer`` compares them."""
     kinds = y_dtype.kind + classes_dtype.kind
@@ -985,6 +996,11 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             binarizer.fit(y)
         else:
             binarizer.fit(np.asarray(classes))
+        if len(binarizer.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes, but classes="
+                f"{classes!r} holds only one class: {binarizer.classes_[0]!r}."
+            )
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_
 
@@ -1177,6 +1193,25 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         floor = np.log(np.finfo(log_proba.dtype).tiny)
         return np.maximum(log_proba, floor, out=log_proba)
 
+    def score(self, X, y, sample_weight=None):
+        """Return the mean accuracy on the given test data and labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights, checked as ``fit`` checks them.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy (subset accuracy for multilabel targets).
+        """
+        return super().score(X, y, _score_weights(sample_weight, X))
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
@@ -1366,6 +1401,25 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
             Predicted values.
         """
         return self._predict_from_raw(self._raw_output(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Return the coefficient of determination R^2 of the prediction.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights, checked as ``fit`` checks them.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` against ``y``.
+        """
+        return super().score(X, y, _score_weights(sample_weight, X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
