@@ -144,6 +144,7 @@ def _hidden_layer_sizes_tuple(hidden_layer_sizes):
 
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+_DIVERGENCE_PROBE_ROWS = 200
 _PARAM_NAMES = {}
 
 
@@ -388,7 +389,7 @@ class _BaseBackprop(BaseEstimator):
             self._run_lbfgs(data)
         else:
             self._run_stochastic(data, random_state, incremental)
-        self._check_finite_parameters()
+        self._check_not_diverged(X)
         self._publish_parameters()
 
     def _build_network(self, n_features, hidden_sizes, n_outputs):
@@ -449,14 +450,27 @@ class _BaseBackprop(BaseEstimator):
             view is old for view, old in zip(views, published, strict=True)
         )
 
-    def _check_finite_parameters(self):
+    def _check_not_diverged(self, X):
+        """Raise if training left non-finite weights, loss or outputs.
+
+        Weights can stay finite yet grow so large that the next forward pass
+        over data like the training data overflows (inf - inf is NaN), so the
+        outputs on the first rows of ``X`` are checked too: one batch of
+        prediction, a small fraction of a training call.
+        """
         loss_is_finite = self.loss_ is None or math.isfinite(self.loss_)
-        if not (loss_is_finite and _all_finite(self._theta)):
-            raise ValueError(
-                "Training diverged: the solver produced non-finite parameter "
-                "weights or loss. Try a smaller learning_rate_init, a larger "
-                "alpha, or scale the input data (for example with StandardScaler)."
+        if loss_is_finite and _all_finite(self._theta):
+            coefs, intercepts = self._network.views(self._theta)
+            raw = predict_raw_from_views(
+                self._network.hidden, coefs, intercepts, X[:_DIVERGENCE_PROBE_ROWS]
             )
+            if _all_finite(raw):
+                return
+        raise ValueError(
+            "Training diverged: the solver produced non-finite parameter weights, "
+            "loss or outputs. Try a smaller learning_rate_init, a larger alpha, "
+            "or scale the input data (for example with StandardScaler)."
+        )
 
     # ------------------------------------------------------------ solvers
 
@@ -1193,6 +1207,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         floor = np.log(np.finfo(log_proba.dtype).tiny)
         return np.maximum(log_proba, floor, out=log_proba)
 
+    @_quiet_floats
     def score(self, X, y, sample_weight=None):
         """Return the mean accuracy on the given test data and labels.
 
@@ -1383,7 +1398,9 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         return y_encoded.ravel() if y_encoded.shape[1] == 1 else y_encoded
 
     def _predict_from_raw(self, raw):
-        prediction = self._output(raw)
+        # The exp link overflows for raw outputs past ~709; as the largest
+        # float the prediction stays finite.
+        prediction = _finite_raw(self._output(raw))
         return prediction.ravel() if prediction.shape[1] == 1 else prediction
 
     @_quiet_floats
@@ -1402,6 +1419,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         """
         return self._predict_from_raw(self._raw_output(X))
 
+    @_quiet_floats
     def score(self, X, y, sample_weight=None):
         """Return the coefficient of determination R^2 of the prediction.
 
