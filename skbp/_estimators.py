@@ -498,6 +498,8 @@ class _BaseBackprop(BaseEstimator):
         if progress is None:
             progress = Progress(self.early_stopping)
             progress.best_theta = self._theta.copy() if self.early_stopping else None
+        else:
+            progress.use_stopping_rule(self.early_stopping, self._theta)
         optimizer = self._optimizer()
         # fit starts a fresh optimizer; partial_fit carries its state on,
         # unless the solver was changed in between.

@@ -52,6 +52,36 @@ class Progress:
         else:
             self.best_loss = np.inf
 
+    def use_stopping_rule(self, early_stopping, theta):
+        """Switch the bookkeeping to the other stopping rule if it changed.
+
+        A warm-start ``fit`` or a ``partial_fit`` may come after ``set_params(
+        early_stopping=...)``: the rule in use starts afresh (best score and
+        weights from ``theta``, or best loss), the other one's fields are
+        cleared, and the epoch count and loss curve carry on.
+
+        Parameters
+        ----------
+        early_stopping : bool
+            The rule of this call.
+        theta : ndarray of shape (n_params,)
+            The current parameters.
+        """
+        if early_stopping == self.early_stopping:
+            return
+        self.early_stopping = early_stopping
+        self.no_improvement_count = 0
+        if early_stopping:
+            self.validation_scores = []
+            self.best_validation_score = -np.inf
+            self.best_theta = theta.copy()
+            self.best_loss = None
+        else:
+            self.validation_scores = None
+            self.best_validation_score = None
+            self.best_theta = None
+            self.best_loss = np.inf
+
     def checkpoint(self):
         """Return a function that puts this progress back as it is now.
 

@@ -18,7 +18,8 @@ second ``fit``, and for 'sgd' / 'adam' a few ``partial_fit`` calls) either
 and never anything else: no other exception type, no ``RuntimeWarning``.
 The same ``random_state`` gives bit-identical weights.
 
-Bugs the properties found are kept at the end as concrete ``xfail`` cases.
+The bug the properties found (switching ``early_stopping`` between calls
+crashed), fixed since, is kept at the end as concrete cases.
 """
 
 import copy
@@ -221,11 +222,10 @@ class Case:
     fresh_stream: bool = False
 
 
-# Parameters that may change between calls.  Not early_stopping: switching it
-# on or off between a fit and a warm-start refit or partial_fit is a known bug
-# (see the xfail tests at the end), so the properties leave it as it was fit.
-# Not warm_start either, which decides what the calls are.
+# Parameters that may change between calls.  Not warm_start, which decides
+# what the calls are.
 _CHANGEABLE = (
+    "early_stopping",
     "loss",
     "hidden_layer_sizes",
     "activation",
@@ -359,13 +359,14 @@ def _calls(case):
         return
     stream = estimator
     classes = None
-    # partial_fit refuses early_stopping=True, and switching it off on a model
-    # fit with early stopping is a known bug (see the xfail tests at the end):
-    # such a model's stream always starts afresh.
-    if case.fresh_stream or estimator.early_stopping:
+    # partial_fit refuses early_stopping=True: a stream switches it off, either
+    # carrying on from the fit or starting afresh.
+    if case.fresh_stream:
         stream = clone(estimator).set_params(early_stopping=False)
         if isinstance(stream, BackpropClassifier):
             classes = np.arange(y.shape[1]) if np.ndim(y) == 2 else np.unique(y)
+    else:
+        stream.set_params(early_stopping=False)
     for rows in case.partial_rows:
         kwargs = {"sample_weight": _rows(sample_weight, rows)}
         if classes is not None:
@@ -433,12 +434,6 @@ def test_same_random_state_gives_identical_weights(case):
 
 _FOUR_ROWS = np.array([[0.0], [1.0], [0.0], [1.0]]), np.array([0, 1, 0, 1])
 
-_TOGGLED_EARLY_STOPPING_REASON = (
-    "Training bookkeeping (best_loss_ / validation_scores_) is kept from the "
-    "fit: switching early_stopping between a fit and a warm-start refit or "
-    "partial_fit reads the bookkeeping of the other mode"
-)
-
 
 @pytest.mark.parametrize("solver", STOCHASTIC)
 @pytest.mark.parametrize(
@@ -448,39 +443,28 @@ _TOGGLED_EARLY_STOPPING_REASON = (
             True,
             False,
             "partial_fit",
-            marks=pytest.mark.xfail(
-                strict=True, raises=TypeError, reason=_TOGGLED_EARLY_STOPPING_REASON
-            ),
             id="on-then-off-partial_fit",
         ),
         pytest.param(
             True,
             False,
             "fit",
-            marks=pytest.mark.xfail(
-                strict=True, raises=TypeError, reason=_TOGGLED_EARLY_STOPPING_REASON
-            ),
             id="on-then-off-warm-fit",
         ),
         pytest.param(
             False,
             True,
             "fit",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AttributeError,
-                reason=_TOGGLED_EARLY_STOPPING_REASON,
-            ),
             id="off-then-on-warm-fit",
         ),
     ],
 )
 def test_switching_early_stopping_between_calls(solver, fitted_with, then, method):
     # Found by the properties with set_params(early_stopping=...) between
-    # calls: TypeError "unsupported operand type(s) for -: 'NoneType' and
-    # 'float'" (best_loss_ is None after an early-stopping fit) and
-    # AttributeError "'NoneType' object has no attribute 'append'"
-    # (validation_scores_ is None after a fit without early stopping).
+    # calls, and fixed: it raised TypeError "unsupported operand type(s) for
+    # -: 'NoneType' and 'float'" (best_loss_ was None after an early-stopping
+    # fit) and AttributeError "'NoneType' object has no attribute 'append'"
+    # (validation_scores_ was None after a fit without early stopping).
     X, y = _FOUR_ROWS
     estimator = BackpropClassifier(
         hidden_layer_sizes=(),
