@@ -253,6 +253,25 @@ def _score_weights(sample_weight, X):
     return _check_sample_weight(sample_weight, X, ensure_non_negative=True)
 
 
+def _raw_output_may_overflow(network, theta, X):
+    """Whether some input of ``X``'s range could drive a raw output to inf.
+
+    Bounds each layer's pre-activation by ``fan_in * max|a| * max|w| +
+    max|b|`` from the largest parameter and input, layer by layer (tanh and
+    logistic units reset the bound to 1).  Two reductions over the
+    parameters and one over ``X``: cheap next to training.
+    """
+    largest_parameter = max(float(theta.max()), -float(theta.min()))
+    bound = max(float(X.max()), -float(X.min()))
+    bounded_units = network.hidden.name in ("tanh", "logistic")
+    for layer, fan_in in enumerate(network.layer_units[:-1]):
+        if layer > 0 and bounded_units:
+            bound = 1.0
+        bound = (fan_in * bound + 1.0) * largest_parameter
+    # Margin: the bound must stay well inside the range to rule overflow out.
+    return not bound < 1e-3 * float(np.finfo(theta.dtype).max)
+
+
 def _comparable_labels(y_dtype, classes_dtype):
     """Whether labels of these dtypes compare as ``LabelBinarizer`` compares them."""
     kinds = y_dtype.kind + classes_dtype.kind
@@ -454,12 +473,14 @@ class _BaseBackprop(BaseEstimator):
         """Raise if training left non-finite weights, loss or outputs.
 
         Weights can stay finite yet grow so large that the next forward pass
-        over data like the training data overflows (inf - inf is NaN), so the
-        outputs on the first rows of ``X`` are checked too: one batch of
-        prediction, a small fraction of a training call.
+        over data like the training data overflows (inf - inf is NaN).  Where
+        a bound from the largest weight and input allows that, the outputs on
+        the first rows of ``X`` are checked too.
         """
         loss_is_finite = self.loss_ is None or math.isfinite(self.loss_)
         if loss_is_finite and _all_finite(self._theta):
+            if not _raw_output_may_overflow(self._network, self._theta, X):
+                return
             coefs, intercepts = self._network.views(self._theta)
             raw = predict_raw_from_views(
                 self._network.hidden, coefs, intercepts, X[:_DIVERGENCE_PROBE_ROWS]
