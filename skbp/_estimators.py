@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
@@ -373,6 +374,10 @@ class _BaseBackprop(BaseEstimator):
         memo = self.__dict__.setdefault("_shuffle_memo", {})
         return _MemoizedFirstShuffle(int(self.random_state), memo)
 
+    def _weighted_by_class(self, y_encoded, sample_weight, dtype, *, incremental):
+        """Fold per-class weights into ``sample_weight`` (classifier only)."""
+        return sample_weight
+
     def _partial_fit_available(self):
         return self.solver in _STOCHASTIC_SOLVERS
 
@@ -388,6 +393,9 @@ class _BaseBackprop(BaseEstimator):
         )
         X, y_encoded, sample_weight = self._validate_training_data(
             X, y, sample_weight, first_pass=first_pass, incremental=incremental
+        )
+        sample_weight = self._weighted_by_class(
+            y_encoded, sample_weight, X.dtype, incremental=incremental
         )
         network = self._build_network(X.shape[1], hidden_sizes, y_encoded.shape[1])
         if network == getattr(self, "_network", None):
@@ -897,6 +905,19 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         error, the network of the classic backpropagation derivation; its
         ``predict_proba`` normalises the multiclass outputs to sum to one.
 
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, ``{class_label: weight}``; classes not listed
+        weigh 1. ``'balanced'`` weighs each class by ``n_samples /
+        (n_classes * np.bincount(y))``, computed from the ``y`` given to
+        ``fit``. The class weight of each sample multiplies its
+        ``sample_weight``, in every solver. As in
+        :class:`~sklearn.linear_model.SGDClassifier`, ``partial_fit`` takes a
+        dict but not ``'balanced'``, which needs the class frequencies of the
+        whole stream: compute them with
+        :func:`~sklearn.utils.class_weight.compute_class_weight` on a large
+        enough sample of the targets and pass the result as a dict. Not
+        supported for multilabel targets.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -925,6 +946,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     _parameter_constraints: dict = {
         **_BaseBackprop._parameter_constraints,
         "loss": [StrOptions({"log_loss", "squared_error"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(
@@ -954,6 +976,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         n_iter_no_change=10,
         max_fun=15000,
         loss="log_loss",
+        class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -979,6 +1002,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.loss = loss
+        self.class_weight = class_weight
 
     _score_function = staticmethod(accuracy_score)
 
@@ -1043,6 +1067,33 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 
     def _y_validation_options(self):
         return {}
+
+    def _weighted_by_class(self, y_encoded, sample_weight, dtype, *, incremental):
+        """Multiply ``sample_weight`` by the ``class_weight`` of each sample."""
+        if self.class_weight is None:
+            return sample_weight
+        if self._is_multilabel():
+            raise ValueError(
+                "class_weight is not supported for multilabel targets; pass "
+                "sample_weight instead."
+            )
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: it "
+                "needs the class frequencies of the whole stream. Compute them "
+                "with sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y_sample) on a large enough sample of the "
+                "targets, and pass the result as a dict to class_weight."
+            )
+        if y_encoded.shape[1] == 1:
+            class_index = y_encoded[:, 0].astype(np.intp)
+        else:
+            class_index = y_encoded.argmax(axis=1)
+        per_class = compute_class_weight(
+            self.class_weight, classes=self.classes_, y=self.classes_[class_index]
+        )
+        weights = per_class.astype(dtype)[class_index]
+        return weights if sample_weight is None else sample_weight * weights
 
     def _plain_targets(self, y, n_samples, dtype):
         """Encode a 1-d label array by lookup in ``classes_``, or return None.
