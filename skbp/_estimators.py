@@ -321,7 +321,16 @@ class _BaseBackprop(BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     @_quiet_floats
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the network to ``X`` and ``y``.
 
         Parameters
@@ -333,15 +342,48 @@ class _BaseBackprop(BaseEstimator):
             regressor.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights; ``None`` weighs every sample by one.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            A validation set for early stopping, used instead of holding out
+            ``validation_fraction`` of the training rows (all of ``X`` is
+            then trained on). Needs ``y_val`` and ``early_stopping=True``, as
+            in :class:`~sklearn.ensemble.HistGradientBoostingClassifier`. In
+            a :class:`~sklearn.pipeline.Pipeline`, transform it like ``X``
+            with ``Pipeline(..., transform_input=["X_val"])``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
+                default=None
+            Targets of the validation set.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Sample weights of the validation set.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        validation_set = self._given_validation_set(X_val, y_val, sample_weight_val)
         with _unchanged_on_error(self):
-            self._fit(X, y, sample_weight, incremental=False)
+            self._fit(
+                X, y, sample_weight, incremental=False, validation_set=validation_set
+            )
         return self
+
+    def _given_validation_set(self, X_val, y_val, sample_weight_val):
+        """Check that a validation set comes whole and is used; return it or None."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val is provided, but X_val is not.")
+            return None
+        if y_val is None or X_val is None:
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(f"{given} is provided, but {missing} was not provided.")
+        if not self.early_stopping or self.solver == "lbfgs":
+            raise ValueError(
+                "X_val and y_val are used for early stopping: pass them with "
+                "early_stopping=True and solver='sgd' or 'adam' (got "
+                f"early_stopping={self.early_stopping!r}, solver={self.solver!r})."
+            )
+        return X_val, y_val, sample_weight_val
 
     def _validate_params_if_changed(self):
         """Validate the parameters unless they are the objects last validated.
@@ -381,7 +423,7 @@ class _BaseBackprop(BaseEstimator):
     def _partial_fit_available(self):
         return self.solver in _STOCHASTIC_SOLVERS
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _fit(self, X, y, sample_weight, incremental, validation_set=None):
         hidden_sizes = _hidden_layer_sizes_tuple(self.hidden_layer_sizes)
         if incremental and self.early_stopping:
             raise ValueError(
@@ -412,10 +454,12 @@ class _BaseBackprop(BaseEstimator):
             self._theta = self._packed_parameters(network, X.dtype)
         self._network = network
         data = TrainingData(X, y_encoded, sample_weight)
+        if validation_set is not None:
+            validation_set = self._validated_validation_set(*validation_set, X.dtype)
         if self.solver == "lbfgs":
             self._run_lbfgs(data)
         else:
-            self._run_stochastic(data, random_state, incremental)
+            self._run_stochastic(data, random_state, incremental, validation_set)
         self._check_not_diverged(X)
         self._publish_parameters()
 
@@ -520,9 +564,10 @@ class _BaseBackprop(BaseEstimator):
         self.loss_curve_ = loss_curve
         self.best_loss_ = min(loss_curve, default=loss)
         self.validation_scores_ = None
+        self.validation_loss_curve_ = None
         self.best_validation_score_ = None
 
-    def _run_stochastic(self, data, random_state, incremental):
+    def _run_stochastic(self, data, random_state, incremental, validation_set=None):
         progress = self._progress
         if progress is None:
             progress = Progress(self.early_stopping)
@@ -538,7 +583,9 @@ class _BaseBackprop(BaseEstimator):
             progress.optimizer_state = optimizer.init(self._theta)
             progress.learning_rate = self.learning_rate_init
         validation_score = None
-        if self.early_stopping:
+        if validation_set is not None:
+            validation_score = self._validation_scorer(*validation_set)
+        elif self.early_stopping:
             data, validation_score = self._split_validation(data, random_state)
         settings = self._stochastic_settings(optimizer, data.n_samples)
         self._progress = progress
@@ -629,18 +676,46 @@ class _BaseBackprop(BaseEstimator):
         train = TrainingData(X_train, np.ascontiguousarray(y_train), sw_train)
         return train, self._validation_scorer(X_val, y_val, sw_val)
 
+    def _validated_validation_set(self, X_val, y_val, sample_weight_val, dtype):
+        """Validate a given validation set against the training data's shape."""
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=dtype,
+            reset=False,
+            **self._y_validation_options(),
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
+            )
+        y_val_encoded = self._encode_targets(
+            y_val, first_pass=False, incremental=True, dtype=dtype
+        )
+        return X_val, y_val_encoded, sample_weight_val
+
     def _validation_scorer(self, X_val, y_val_encoded, sample_weight):
         y_val = self._decode_validation_targets(y_val_encoded)
 
-        def score(theta):
-            coefs, intercepts = self._network.views(theta)
-            raw = predict_raw_from_views(self._network.hidden, coefs, intercepts, X_val)
+        def score_and_loss(theta):
+            network = self._network
+            coefs, intercepts = network.views(theta)
+            raw = predict_raw_from_views(network.hidden, coefs, intercepts, X_val)
             if not np.isfinite(raw).all():
-                return np.nan
+                return np.nan, np.nan
+            prediction = network.output.link(raw, out=np.empty_like(raw))
+            # The data term of the objective, without the L2 penalty.
+            loss = network.output.loss(y_val_encoded, raw, prediction, sample_weight)
             y_pred = self._predict_from_raw(raw)
-            return self._score_function(y_val, y_pred, sample_weight=sample_weight)
+            score = self._score_function(y_val, y_pred, sample_weight=sample_weight)
+            return score, loss
 
-        return score
+        return score_and_loss
 
     def _publish_progress(self, progress):
         self.n_iter_ = progress.n_iter
@@ -649,6 +724,7 @@ class _BaseBackprop(BaseEstimator):
         self.loss_curve_ = progress.loss_curve
         self.best_loss_ = None if self.early_stopping else progress.best_loss
         self.validation_scores_ = progress.validation_scores
+        self.validation_loss_curve_ = progress.validation_losses
         self.best_validation_score_ = progress.best_validation_score
 
     # --------------------------------------------------------- validation
@@ -853,6 +929,12 @@ _SHARED_ATTRIBUTES_DOC = """
 
     validation_scores_ : list of float or None
         Validation score after each epoch when ``early_stopping=True``.
+
+    validation_loss_curve_ : list of float or None
+        Validation loss after each epoch when ``early_stopping=True``: the
+        mean (sample-weighted) loss on the held-out rows, or on ``X_val``
+        when given to ``fit``, without the L2 penalty. Beside
+        ``validation_scores_`` it shows where the model starts to overfit.
 
     best_validation_score_ : float or None
         Best validation score when ``early_stopping=True``.

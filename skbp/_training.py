@@ -39,6 +39,7 @@ class Progress:
     loss_curve: list = field(default_factory=list)
     best_loss: float = None
     validation_scores: list = None
+    validation_losses: list = None
     best_validation_score: float = None
     no_improvement_count: int = 0
     best_theta: np.ndarray = None
@@ -48,6 +49,7 @@ class Progress:
     def __post_init__(self):
         if self.early_stopping:
             self.validation_scores = []
+            self.validation_losses = []
             self.best_validation_score = -np.inf
         else:
             self.best_loss = np.inf
@@ -73,11 +75,13 @@ class Progress:
         self.no_improvement_count = 0
         if early_stopping:
             self.validation_scores = []
+            self.validation_losses = []
             self.best_validation_score = -np.inf
             self.best_theta = theta.copy()
             self.best_loss = None
         else:
             self.validation_scores = None
+            self.validation_losses = None
             self.best_validation_score = None
             self.best_theta = None
             self.best_loss = np.inf
@@ -98,7 +102,7 @@ class Progress:
         fields = dict(self.__dict__)
         lengths = {
             name: len(fields[name])
-            for name in ("loss_curve", "validation_scores")
+            for name in ("loss_curve", "validation_scores", "validation_losses")
             if fields[name] is not None
         }
         optimizer_state = _copy_state(self.optimizer_state)
@@ -432,7 +436,8 @@ def fit_stochastic(
     incremental : bool
         Run exactly one epoch (``partial_fit``).
     validation_score : callable, default=None
-        ``validation_score(theta) -> float`` for early stopping; ``None``
+        ``validation_score(theta) -> (score, loss)`` on the held-out rows, for
+        early stopping (the loss is recorded, the score decides); ``None``
         monitors the training loss instead.
     workspace : Workspace, default=None
         Buffers to reuse if they fit; see :func:`_epoch_buffers`.
@@ -503,7 +508,10 @@ def _run_epochs(
         progress.loss_curve.append(progress.loss)
         if settings.verbose:
             print("Iteration %d, loss = %.8f" % (progress.n_iter, progress.loss))
-        score = None if validation_score is None else validation_score(theta)
+        score = None
+        if validation_score is not None:
+            score, validation_loss = validation_score(theta)
+            progress.validation_losses.append(validation_loss)
         if settings.verbose and score is not None:
             print("Validation score: %f" % score)
         if _end_epoch(progress, theta, settings, score) or incremental:
