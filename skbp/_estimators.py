@@ -368,7 +368,7 @@ class _BaseBackprop(BaseEstimator):
             )
         return self
 
-    def _given_validation_set(self, X_val, y_val, sample_weight_val):
+    def _given_validation_set(self, X_val, y_val, sample_weight_val, *, stream=False):
         """Check that a validation set comes whole and is used; return it or None."""
         if X_val is None and y_val is None:
             if sample_weight_val is not None:
@@ -377,7 +377,7 @@ class _BaseBackprop(BaseEstimator):
         if y_val is None or X_val is None:
             given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
             raise ValueError(f"{given} is provided, but {missing} was not provided.")
-        if not self.early_stopping or self.solver == "lbfgs":
+        if not stream and (not self.early_stopping or self.solver == "lbfgs"):
             raise ValueError(
                 "X_val and y_val are used for early stopping: pass them with "
                 "early_stopping=True and solver='sgd' or 'adam' (got "
@@ -566,14 +566,20 @@ class _BaseBackprop(BaseEstimator):
         self.validation_scores_ = None
         self.validation_loss_curve_ = None
         self.best_validation_score_ = None
+        self.early_stopped_ = False
 
     def _run_stochastic(self, data, random_state, incremental, validation_set=None):
+        # fit validates with early_stopping=True; a partial_fit stream when
+        # it is given a validation set.
+        validates = validation_set is not None or (
+            self.early_stopping and not incremental
+        )
         progress = self._progress
         if progress is None:
-            progress = Progress(self.early_stopping)
-            progress.best_theta = self._theta.copy() if self.early_stopping else None
+            progress = Progress(validates)
+            progress.best_theta = self._theta.copy() if validates else None
         else:
-            progress.use_stopping_rule(self.early_stopping, self._theta)
+            progress.use_stopping_rule(validates, self._theta)
         optimizer = self._optimizer()
         # fit starts a fresh optimizer; partial_fit carries its state on,
         # unless the solver was changed in between.
@@ -722,7 +728,8 @@ class _BaseBackprop(BaseEstimator):
         self.t_ = progress.t
         self.loss_ = progress.loss
         self.loss_curve_ = progress.loss_curve
-        self.best_loss_ = None if self.early_stopping else progress.best_loss
+        self.best_loss_ = progress.best_loss
+        self.early_stopped_ = progress.stopped
         self.validation_scores_ = progress.validation_scores
         self.validation_loss_curve_ = progress.validation_losses
         self.best_validation_score_ = progress.best_validation_score
@@ -930,6 +937,11 @@ _SHARED_ATTRIBUTES_DOC = """
     validation_scores_ : list of float or None
         Validation score after each epoch when ``early_stopping=True``.
 
+    early_stopped_ : bool
+        Whether the last call ended because the validation score stopped
+        improving: early stopping in ``fit``, or in a ``partial_fit`` stream
+        given ``X_val`` and ``y_val`` (the best weights are then restored).
+
     validation_loss_curve_ : list of float or None
         Validation loss after each epoch when ``early_stopping=True``: the
         mean (sample-weighted) loss on the held-out rows, or on ``X_val``
@@ -1091,7 +1103,17 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     @available_if(_BaseBackprop._partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
     @_quiet_floats
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        classes=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Update the model with one epoch over the given data.
 
         Parameters
@@ -1105,6 +1127,21 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         classes : array-like of shape (n_classes,), default=None
             All classes of the stream. Required on the first call; later
             calls may omit it. ``y`` need not contain every class.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            A held-out set to monitor the stream: early stopping for
+            ``partial_fit``, which scikit-learn's MLP refuses. After the
+            update the set is scored (appended to ``validation_scores_`` and
+            ``validation_loss_curve_``) and the best weights are kept. Once
+            the score has not improved by ``tol`` for ``n_iter_no_change``
+            consecutive calls, the best weights are restored and
+            ``early_stopped_`` becomes True: the loop should stop there.
+            Needs ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
+                default=None
+            Targets of the held-out set.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Sample weights of the held-out set.
 
         Returns
         -------
@@ -1114,9 +1151,14 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         # scikit-learn's _fit_context validates partial_fit's parameters only on
         # the first call; set_params between calls must be checked too.
         self._validate_params_if_changed()
+        validation_set = self._given_validation_set(
+            X_val, y_val, sample_weight_val, stream=True
+        )
         with _unchanged_on_error(self):
             self._set_partial_fit_classes(y, classes)
-            self._fit(X, y, sample_weight, incremental=True)
+            self._fit(
+                X, y, sample_weight, incremental=True, validation_set=validation_set
+            )
         return self
 
     def _set_partial_fit_classes(self, y, classes):
@@ -1490,7 +1532,16 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
     @available_if(_BaseBackprop._partial_fit_available)
     @_fit_context(prefer_skip_nested_validation=True)
     @_quiet_floats
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Update the model with one epoch over the given data.
 
         Parameters
@@ -1501,6 +1552,21 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            A held-out set to monitor the stream: early stopping for
+            ``partial_fit``, which scikit-learn's MLP refuses. After the
+            update the set is scored (appended to ``validation_scores_`` and
+            ``validation_loss_curve_``) and the best weights are kept. Once
+            the score has not improved by ``tol`` for ``n_iter_no_change``
+            consecutive calls, the best weights are restored and
+            ``early_stopped_`` becomes True: the loop should stop there.
+            Needs ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
+                default=None
+            Targets of the held-out set.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Sample weights of the held-out set.
 
         Returns
         -------
@@ -1509,8 +1575,13 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         """
         # As in the classifier: validate on every call, not only the first.
         self._validate_params_if_changed()
+        validation_set = self._given_validation_set(
+            X_val, y_val, sample_weight_val, stream=True
+        )
         with _unchanged_on_error(self):
-            self._fit(X, y, sample_weight, incremental=True)
+            self._fit(
+                X, y, sample_weight, incremental=True, validation_set=validation_set
+            )
         return self
 
     def _y_validation_options(self):

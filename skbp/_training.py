@@ -45,6 +45,7 @@ class Progress:
     best_theta: np.ndarray = None
     optimizer_state: object = None
     learning_rate: float = None
+    stopped: bool = False
 
     def __post_init__(self):
         if self.early_stopping:
@@ -434,7 +435,9 @@ def fit_stochastic(
     random_state : numpy.random.RandomState
         Source of the per-epoch shuffles.
     incremental : bool
-        Run exactly one epoch (``partial_fit``).
+        Run exactly one epoch (``partial_fit``).  With ``validation_score``,
+        the best weights are restored only when the stopping rule fires
+        (``progress.stopped``), not after every call.
     validation_score : callable, default=None
         ``validation_score(theta) -> (score, loss)`` on the held-out rows, for
         early stopping (the loss is recorded, the score decides); ``None``
@@ -448,6 +451,7 @@ def fit_stochastic(
         The buffers used, for the next call to reuse.
     """
     progress.n_iter = 0
+    progress.stopped = False
     buffers = _epoch_buffers(network, data, settings, theta.dtype, workspace)
     try:
         with GracefulInterrupt() as interrupt:
@@ -466,7 +470,10 @@ def fit_stochastic(
     except KeyboardInterrupt:
         # As scikit-learn: keep what was learnt up to the last complete step.
         warnings.warn("Training interrupted by user.", stacklevel=2)
-    if validation_score is not None and progress.best_theta is not None:
+    # A fit ends on the best validated weights; a partial_fit stream goes on
+    # from the current ones until its stopping rule fires.
+    restore = not incremental or progress.stopped
+    if restore and validation_score is not None and progress.best_theta is not None:
         theta[:] = progress.best_theta
     return buffers[0]
 
@@ -514,7 +521,8 @@ def _run_epochs(
             progress.validation_losses.append(validation_loss)
         if settings.verbose and score is not None:
             print("Validation score: %f" % score)
-        if _end_epoch(progress, theta, settings, score) or incremental:
+        progress.stopped = _end_epoch(progress, theta, settings, score)
+        if progress.stopped or incremental:
             return
         if progress.n_iter == settings.max_iter:
             warnings.warn(

@@ -55,12 +55,16 @@ def test_partial_fit_requests_are_available():
         regressor = BackpropRegressor(solver="adam").set_partial_fit_request(
             sample_weight=True
         )
+    # The stream's held-out set is metadata too, unrequested by default.
+    unrequested = {"X_val": None, "y_val": None, "sample_weight_val": None}
     assert classifier.get_metadata_routing().partial_fit.requests == {
         "sample_weight": True,
         "classes": True,
+        **unrequested,
     }
     assert regressor.get_metadata_routing().partial_fit.requests == {
         "sample_weight": True,
+        **unrequested,
     }
 
 
