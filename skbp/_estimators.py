@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
 
 from ._activations import ACTIVATIONS
 from ._losses import LINKS, get_output_layer, log_logistic, log_softmax
-from ._network import Network, predict_raw_from_views
+from ._network import Network, hidden_activations_from_views, predict_raw_from_views
 from ._optimizers import SGD, Adam
 from ._schedules import Constant, make_schedule
 from ._training import (
@@ -802,6 +802,52 @@ class _BaseBackprop(BaseEstimator):
             self._network.hidden, self.coefs_, self.intercepts_, X
         )
         return _finite_raw(raw)
+
+    @_quiet_floats
+    def hidden_activations(self, X, layer=-1):
+        """Return the output of a hidden layer: the network's learnt features.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+        layer : int, default=-1
+            Which hidden layer, counted from 0 (the first) or from the end
+            (-1 is the last hidden layer, the one the output layer reads).
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            The layer's activations (after its activation function).
+
+        See Also
+        --------
+        skbp.HiddenLayerEmbedding : The same as a transformer, for pipelines.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BackpropClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BackpropClassifier(hidden_layer_sizes=(8, 3), solver="lbfgs",
+        ...                          max_iter=300, random_state=0).fit(X, y)
+        >>> clf.hidden_activations(X[:2]).shape
+        (2, 3)
+        >>> clf.hidden_activations(X[:2], layer=0).shape
+        (2, 8)
+        """
+        X = self._checked_input(X)
+        n_hidden = self.n_layers_ - 2
+        if not isinstance(layer, Integral) or not -n_hidden <= layer < n_hidden:
+            raise ValueError(
+                f"layer must be an int in [{-n_hidden}, {n_hidden}) for a network "
+                f"with {n_hidden} hidden layer(s), got {layer!r}."
+            )
+        n_layers = layer % n_hidden + 1
+        activations = hidden_activations_from_views(
+            self._network.hidden, self.coefs_[:n_layers], self.intercepts_[:n_layers], X
+        )
+        return activations
 
     def _output(self, raw):
         """Apply the output link to ``raw`` (a fresh array)."""

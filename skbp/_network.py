@@ -397,6 +397,34 @@ def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=
     return loss, grad
 
 
+def hidden_activations_from_views(hidden, coefs, intercepts, X):
+    """Outputs of the hidden layers whose weights are given, the last one kept.
+
+    Allocates fresh arrays and shares no buffers, so it is safe to call from
+    several threads on one model.
+
+    Parameters
+    ----------
+    hidden : Activation
+        Hidden-layer activation, applied after every layer given.
+    coefs, intercepts : list of ndarray
+        Weights and biases of the first hidden layers.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Inputs; returned as they are if no layer is given.
+
+    Returns
+    -------
+    activations : {ndarray, sparse matrix} of shape (n_samples, n_units)
+        The output of the last layer given.
+    """
+    activation = X
+    for coef, intercept in zip(coefs, intercepts, strict=True):
+        activation = np.asarray(activation @ coef)
+        activation += intercept
+        hidden.forward(activation)
+    return activation
+
+
 def predict_raw_from_views(hidden, coefs, intercepts, X):
     """Forward pass over per-layer weights, returning the raw output.
 
@@ -418,10 +446,7 @@ def predict_raw_from_views(hidden, coefs, intercepts, X):
     -------
     raw : ndarray of shape (n_samples, n_outputs)
     """
-    activation = X
-    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
-        activation = activation @ coef
-        activation += intercept
-        if layer < len(coefs) - 1:
-            hidden.forward(activation)
-    return np.asarray(activation)
+    last_hidden = hidden_activations_from_views(hidden, coefs[:-1], intercepts[:-1], X)
+    raw = np.asarray(last_hidden @ coefs[-1])
+    raw += intercepts[-1]
+    return raw

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skbp import BackpropClassifier, BackpropRegressor
+from skbp import BackpropClassifier, BackpropRegressor, HiddenLayerEmbedding
 
 
 @parametrize_with_checks(
@@ -14,6 +14,15 @@ from skbp import BackpropClassifier, BackpropRegressor
         BackpropClassifier(solver="sgd", loss="squared_error"),
         BackpropRegressor(loss="poisson", solver="lbfgs"),
         BackpropClassifier(hidden_layer_sizes=(), solver="lbfgs"),
+        HiddenLayerEmbedding(
+            BackpropClassifier(hidden_layer_sizes=(5,), max_iter=50, random_state=0)
+        ),
+        HiddenLayerEmbedding(
+            BackpropRegressor(
+                hidden_layer_sizes=(4, 3), solver="lbfgs", random_state=0
+            ),
+            layer=0,
+        ),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):
