@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.callback import CallbackSupportMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
@@ -279,7 +280,55 @@ def _comparable_labels(y_dtype, classes_dtype):
     return all(kind in "biuf" for kind in kinds) or kinds in ("UU", "SS")
 
 
-class _BaseBackprop(BaseEstimator):
+class _CallbackTasks:
+    """Report a fit and its epochs (or L-BFGS iterations) to sklearn callbacks.
+
+    The root task is the ``fit`` or ``partial_fit`` call; each epoch or
+    iteration is a subtask.  A callback that needs the model as it is after a
+    subtask (``ScoringMonitor``) gets a copy of the estimator holding copies of
+    the weights of that moment, built only if asked for.
+    """
+
+    def __init__(self, estimator, X, y, *, task_name, subtask_name, max_subtasks):
+        self._estimator = estimator
+        self._X, self._y = X, y
+        self._subtask_name = subtask_name
+        self._root = estimator._init_callback_context(
+            task_name=task_name, max_subtasks=max_subtasks
+        )
+        self._root.call_on_fit_task_begin(estimator=estimator, X=X, y=y)
+        self._subtask = None
+
+    def _model_at(self, theta):
+        return lambda: self._estimator._fitted_attributes(theta.copy())
+
+    def begin(self):
+        """Begin the next subtask."""
+        self._subtask = self._root.subcontext(task_name=self._subtask_name)
+        self._subtask.call_on_fit_task_begin(
+            estimator=self._estimator, X=self._X, y=self._y
+        )
+
+    def end(self, theta):
+        """End the subtask; return True if a callback asks to stop."""
+        return self._subtask.call_on_fit_task_end(
+            estimator=self._estimator,
+            X=self._X,
+            y=self._y,
+            reconstruction_attributes=self._model_at(theta),
+        )
+
+    def finish(self, theta):
+        """End the root task with the final weights."""
+        self._root.call_on_fit_task_end(
+            estimator=self._estimator,
+            X=self._X,
+            y=self._y,
+            reconstruction_attributes=self._model_at(theta),
+        )
+
+
+class _BaseBackprop(CallbackSupportMixin, BaseEstimator):
     """Shared machinery of the classifier and the regressor."""
 
     _parameter_constraints: dict = {
@@ -456,12 +505,43 @@ class _BaseBackprop(BaseEstimator):
         data = TrainingData(X, y_encoded, sample_weight)
         if validation_set is not None:
             validation_set = self._validated_validation_set(*validation_set, X.dtype)
+        tasks = self._callback_tasks(X, y, incremental)
         if self.solver == "lbfgs":
-            self._run_lbfgs(data)
+            self._run_lbfgs(data, tasks)
         else:
-            self._run_stochastic(data, random_state, incremental, validation_set)
+            self._run_stochastic(
+                data, random_state, incremental, validation_set, tasks=tasks
+            )
         self._check_not_diverged(X)
+        if tasks is not None:
+            tasks.finish(self._theta)
         self._publish_parameters()
+
+    def _callback_tasks(self, X, y, incremental):
+        """Callback reporting for this call, or None without callbacks."""
+        if not getattr(self, "_skl_callbacks", None):
+            return None
+        lbfgs = self.solver == "lbfgs"
+        return _CallbackTasks(
+            self,
+            X,
+            y,
+            task_name="partial_fit" if incremental else "fit",
+            subtask_name="iteration" if lbfgs else "epoch",
+            max_subtasks=1 if incremental else self.max_iter,
+        )
+
+    def _fitted_attributes(self, theta):
+        """The attributes that make a copy of this estimator predict with ``theta``."""
+        network = self._network
+        coefs, intercepts = network.views(theta)
+        return {
+            "coefs_": coefs,
+            "intercepts_": intercepts,
+            "n_layers_": network.n_layers,
+            "n_outputs_": network.layer_units[-1],
+            "out_activation_": network.output.link_name,
+        }
 
     def _build_network(self, n_features, hidden_sizes, n_outputs):
         output = get_output_layer(self.loss, self._output_activation(n_outputs))
@@ -547,7 +627,7 @@ class _BaseBackprop(BaseEstimator):
 
     # ------------------------------------------------------------ solvers
 
-    def _run_lbfgs(self, data):
+    def _run_lbfgs(self, data, tasks=None):
         n_iter, loss, loss_curve = fit_lbfgs(
             self._network,
             self._theta,
@@ -557,6 +637,7 @@ class _BaseBackprop(BaseEstimator):
             max_fun=self.max_fun,
             tol=self.tol,
             verbose=self.verbose,
+            tasks=tasks,
         )
         self.n_iter_ = n_iter
         self.t_ = getattr(self, "t_", 0) if self.warm_start else 0
@@ -568,7 +649,9 @@ class _BaseBackprop(BaseEstimator):
         self.best_validation_score_ = None
         self.early_stopped_ = False
 
-    def _run_stochastic(self, data, random_state, incremental, validation_set=None):
+    def _run_stochastic(
+        self, data, random_state, incremental, validation_set=None, *, tasks=None
+    ):
         # fit validates with early_stopping=True; a partial_fit stream when
         # it is given a validation set.
         validates = validation_set is not None or (
@@ -605,6 +688,7 @@ class _BaseBackprop(BaseEstimator):
             incremental=incremental,
             validation_score=validation_score,
             workspace=self.__dict__.get("_workspace"),
+            tasks=tasks,
         )
         # Only partial_fit streams reuse the buffers; a fit does not hold on
         # to them.

@@ -417,6 +417,7 @@ def fit_stochastic(
     incremental,
     validation_score=None,
     workspace=None,
+    tasks=None,
 ):
     """Run epochs of minibatch SGD or Adam until a stopping rule fires.
 
@@ -444,6 +445,10 @@ def fit_stochastic(
         monitors the training loss instead.
     workspace : Workspace, default=None
         Buffers to reuse if they fit; see :func:`_epoch_buffers`.
+    tasks : object, default=None
+        Told of each epoch: ``tasks.begin()`` before it and
+        ``tasks.end(theta) -> bool`` after it, True asking to stop (the
+        estimators report epochs to scikit-learn's callbacks this way).
 
     Returns
     -------
@@ -466,6 +471,7 @@ def fit_stochastic(
                 validation_score=validation_score,
                 buffers=buffers,
                 interrupt=interrupt,
+                tasks=tasks,
             )
     except KeyboardInterrupt:
         # As scikit-learn: keep what was learnt up to the last complete step.
@@ -490,10 +496,13 @@ def _run_epochs(
     validation_score,
     buffers,
     interrupt,
+    tasks,
 ):
     """The epoch loop of :func:`fit_stochastic`; stops early on divergence."""
     sample_index = np.arange(data.n_samples, dtype=int)
     for _ in range(settings.max_iter):
+        if tasks is not None:
+            tasks.begin()
         order = None
         if settings.shuffle:
             sample_index = _shuffled(sample_index, random_state)
@@ -522,6 +531,8 @@ def _run_epochs(
         if settings.verbose and score is not None:
             print("Validation score: %f" % score)
         progress.stopped = _end_epoch(progress, theta, settings, score)
+        if tasks is not None and tasks.end(theta):
+            progress.stopped = True  # a callback asked to stop
         if progress.stopped or incremental:
             return
         if progress.n_iter == settings.max_iter:
@@ -560,7 +571,9 @@ def _scipy_blas_on_one_thread():
     return scipy_blas.limit(limits=1)
 
 
-def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0):
+def fit_lbfgs(
+    network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0, tasks=None
+):
     """Minimise the objective with scipy's L-BFGS-B, updating ``theta``.
 
     Parameters
@@ -580,6 +593,8 @@ def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0)
         Projected-gradient tolerance (``gtol``).
     verbose : bool or int, default=0
         Print the loss after each iteration.
+    tasks : object, default=None
+        Told of each iteration as :func:`fit_stochastic` tells of epochs.
 
     Returns
     -------
@@ -595,8 +610,13 @@ def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0)
     loss_curve = []
     accepted = theta.astype(np.float64)  # the last completed iterate
     interrupt = GracefulInterrupt()
+    open_task = []  # the iteration under way, begun at its first evaluation
+    stop_requested = []
 
     def objective(x):
+        if tasks is not None and not open_task:
+            tasks.begin()
+            open_task.append(True)
         theta[:] = x
         loss, grad = loss_and_grad(
             theta,
@@ -614,7 +634,12 @@ def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0)
         loss_curve.append(float(intermediate_result.fun))
         if verbose:
             print("Iteration %d, loss = %.8f" % (len(loss_curve), loss_curve[-1]))
-        if interrupt.requested:
+        if tasks is not None:
+            open_task.clear()
+            theta[:] = accepted
+            if tasks.end(theta):
+                stop_requested.append(True)
+        if interrupt.requested or stop_requested:
             raise StopIteration  # scipy ends the run and returns this iterate
 
     try:
@@ -635,6 +660,8 @@ def fit_lbfgs(network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0)
         theta[:] = accepted
         return len(loss_curve), (loss_curve[-1] if loss_curve else None), loss_curve
     theta[:] = result.x
+    if stop_requested:
+        return len(loss_curve), loss_curve[-1], loss_curve  # a callback's choice
     if result.status != 0:
         warnings.warn(
             "lbfgs failed to converge after %d iteration(s) (status=%d): %s. "
