@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+import skbp
 from skbp import BackpropClassifier, BackpropRegressor
 
 FITTED_ATTRIBUTES = [
@@ -47,3 +48,12 @@ def test_every_fitted_attribute_is_documented(estimator_class):
     if estimator_class is BackpropClassifier:
         expected.add("classes_")
     assert documented == expected
+
+
+@pytest.mark.parametrize("name", [n for n in skbp.__all__ if n != "__version__"])
+def test_every_public_name_has_a_doctested_example(name):
+    # The test command runs these examples (--doctest-modules over skbp/).
+    docstring = getattr(skbp, name).__doc__
+    examples = docstring.split("    Examples\n    --------\n")
+    assert len(examples) == 2, f"{name} has no Examples section"
+    assert ">>> " in examples[1]
