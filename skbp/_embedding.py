@@ -103,17 +103,12 @@ class HiddenLayerEmbedding(
             estimator = self.estimator
         else:
             estimator = clone(self.estimator).fit(X, y, **fit_params)
-        n_hidden = estimator.n_layers_ - 2
-        if not -n_hidden <= self.layer < n_hidden:
-            raise ValueError(
-                f"layer={self.layer} does not exist: the network has {n_hidden} "
-                "hidden layer(s)."
-            )
+        n_layers = estimator._layers_up_to(self.layer)  # raises if none
         self.estimator_ = estimator
         self.n_features_in_ = estimator.n_features_in_
         if hasattr(estimator, "feature_names_in_"):
             self.feature_names_in_ = estimator.feature_names_in_
-        self._n_features_out = estimator.coefs_[self.layer % n_hidden].shape[1]
+        self._n_features_out = estimator.coefs_[n_layers - 1].shape[1]
         return self
 
     def transform(self, X):

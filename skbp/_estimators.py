@@ -921,17 +921,21 @@ class _BaseBackprop(CallbackSupportMixin, BaseEstimator):
         (2, 8)
         """
         X = self._checked_input(X)
+        n_layers = self._layers_up_to(layer)
+        activations = hidden_activations_from_views(
+            self._network.hidden, self.coefs_[:n_layers], self.intercepts_[:n_layers], X
+        )
+        return activations
+
+    def _layers_up_to(self, layer):
+        """How many layers lead to hidden ``layer``; ValueError if there is none."""
         n_hidden = self.n_layers_ - 2
         if not isinstance(layer, Integral) or not -n_hidden <= layer < n_hidden:
             raise ValueError(
                 f"layer must be an int in [{-n_hidden}, {n_hidden}) for a network "
                 f"with {n_hidden} hidden layer(s), got {layer!r}."
             )
-        n_layers = layer % n_hidden + 1
-        activations = hidden_activations_from_views(
-            self._network.hidden, self.coefs_[:n_layers], self.intercepts_[:n_layers], X
-        )
-        return activations
+        return layer % n_hidden + 1
 
     def _output(self, raw):
         """Apply the output link to ``raw`` (a fresh array)."""
