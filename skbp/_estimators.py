@@ -1072,9 +1072,10 @@ _SHARED_ATTRIBUTES_DOC = """
         Validation score after each epoch when ``early_stopping=True``.
 
     early_stopped_ : bool
-        Whether the last call ended because the validation score stopped
-        improving: early stopping in ``fit``, or in a ``partial_fit`` stream
-        given ``X_val`` and ``y_val`` (the best weights are then restored).
+        Whether the last call ended early: the validation score stopped
+        improving (early stopping in ``fit``, or in a ``partial_fit`` stream
+        given ``X_val`` and ``y_val``, where the best weights are then
+        restored), or, for 'sgd' and 'adam', a callback asked to stop.
 
     validation_loss_curve_ : list of float or None
         Validation loss after each epoch when ``early_stopping=True``: the
