@@ -44,6 +44,19 @@ def _label(quantity, name):
     return quantity.capitalize() if name is None else f"{name}: {quantity}"
 
 
+def _plot_validation_curve(ax, epochs, curve, *, quantity, name, style, user_kw):
+    """Plot a validation curve against the last epochs; return its line.
+
+    A validation curve shorter than the loss curve (early stopping turned on
+    in a warm start) belongs to the last epochs.
+    """
+    defaults = {"label": _label(quantity, name), **style}
+    (line,) = ax.plot(
+        epochs[epochs.size - curve.size :], curve, **_line_kwargs(defaults, user_kw)
+    )
+    return line
+
+
 class TrainingCurveDisplay:
     """Training loss, validation loss and validation score per epoch.
 
@@ -210,15 +223,14 @@ class TrainingCurveDisplay:
         validation_loss_line = None
         curve = validation["validation_loss_curve"]
         if curve is not None:
-            defaults = {
-                "label": _label("validation loss", name),
-                "color": color,
-                "linestyle": "--",
-            }
-            (validation_loss_line,) = ax.plot(
-                epochs[n_epochs - curve.size :],
+            validation_loss_line = _plot_validation_curve(
+                ax,
+                epochs,
                 curve,
-                **_line_kwargs(defaults, validation_loss_kw),
+                quantity="validation loss",
+                name=name,
+                style={"color": color, "linestyle": "--"},
+                user_kw=validation_loss_kw,
             )
 
         score_ax = score_line = None
@@ -228,15 +240,14 @@ class TrainingCurveDisplay:
                 twin = ax.twinx()
                 setattr(twin, _TWIN_MARK, ax)
             score_ax = twin
-            defaults = {
-                "label": _label("validation score", name),
-                "color": color,
-                "linestyle": ":",
-            }
-            (score_line,) = score_ax.plot(
-                epochs[n_epochs - curve.size :],
+            score_line = _plot_validation_curve(
+                score_ax,
+                epochs,
                 curve,
-                **_line_kwargs(defaults, score_kw),
+                quantity="validation score",
+                name=name,
+                style={"color": color, "linestyle": ":"},
+                user_kw=score_kw,
             )
             score_ax.set_ylabel("Validation score")
 
