@@ -1,9 +1,10 @@
 """skbp: scikit-learn estimators for neural networks trained by backpropagation."""
 
+from ._classifier import BackpropClassifier
 from ._display import TrainingCurveDisplay
 from ._embedding import HiddenLayerEmbedding
-from ._estimators import BackpropClassifier, BackpropRegressor
 from ._gradient_check import check_gradients
+from ._regressor import BackpropRegressor
 
 __version__ = "0.1.0"
 

@@ -1,26 +1,22 @@
-"""Training drivers: the stochastic epoch loop and the L-BFGS driver.
+"""The stochastic training driver: the epoch loop of SGD and Adam.
 
-Both drive :func:`skbp._network.loss_and_grad` over one flat parameter
+It drives :func:`skbp._network.loss_and_grad` over one flat parameter
 vector, updated in place so that the estimator's ``coefs_`` and
 ``intercepts_`` views stay live.  The rules (epochs, ``tol`` with
 ``n_iter_no_change``, early stopping on a validation score, the adaptive
-learning rate, warnings) are those of scikit-learn's MLP.
+learning rate, warnings) are those of scikit-learn's MLP.  The L-BFGS
+driver is in :mod:`skbp._lbfgs`.
 """
 
 import math
-import os
-import signal
-import threading
 import warnings
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
-import scipy
-import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import ThreadpoolController
 
+from ._interrupt import GracefulInterrupt
 from ._network import Workspace, loss_and_grad
 
 
@@ -230,47 +226,6 @@ class TrainingData:
         if X_buffer is None:  # sparse X
             return self.X[index], y, sw
         return self.X.take(index, axis=0, out=X_buffer[:n_rows], mode="clip"), y, sw
-
-
-class GracefulInterrupt:
-    """Turn the first Ctrl-C during training into a stop after the current step.
-
-    Within the ``with`` block (in the main thread, where Python's default
-    SIGINT handler is installed) a Ctrl-C only sets :attr:`requested`, and
-    :meth:`check`, called between steps, raises ``KeyboardInterrupt`` there:
-    the weights and the optimizer state are never left half-updated.  A
-    second Ctrl-C raises at once, for a user who wants out regardless.
-    Elsewhere the block changes nothing and a Ctrl-C raises as usual.
-    """
-
-    def __init__(self):
-        self.requested = False
-        self._previous_handler = None
-
-    def __enter__(self):
-        in_main_thread = threading.current_thread() is threading.main_thread()
-        if (
-            in_main_thread
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
-        return self
-
-    def __exit__(self, *exc_info):
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGINT, self._previous_handler)
-            self._previous_handler = None
-        return False
-
-    def _on_sigint(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def check(self):
-        """Raise ``KeyboardInterrupt`` if a Ctrl-C came since the last step."""
-        if self.requested:
-            raise KeyboardInterrupt
 
 
 def run_epoch(
@@ -542,132 +497,3 @@ def _run_epochs(
                 ConvergenceWarning,
                 stacklevel=3,
             )
-
-
-def _scipy_blas_on_one_thread():
-    """Limit the BLAS that scipy bundles, if any, to one thread.
-
-    scipy's wheels ship an OpenBLAS of their own beside NumPy's.  L-BFGS-B
-    calls it for its vector updates, and its worker threads then spin while
-    NumPy's threads run the network's matrix products: on two cores that
-    contention doubled the time of a fit.  The vector updates gain nothing
-    from threads, so scipy's pool gets one while the optimizer runs; NumPy's
-    pool is left alone (and where both share one library, nothing is
-    limited).
-
-    Returns
-    -------
-    context : context manager
-    """
-    scipy_dir = os.path.dirname(scipy.__file__)
-    controller = ThreadpoolController()
-    scipy_blas = controller.select(
-        filepath=[
-            info["filepath"]
-            for info in controller.info()
-            if info["user_api"] == "blas" and info["filepath"].startswith(scipy_dir)
-        ]
-    )
-    return scipy_blas.limit(limits=1)
-
-
-def fit_lbfgs(
-    network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0, tasks=None
-):
-    """Minimise the objective with scipy's L-BFGS-B, updating ``theta``.
-
-    Parameters
-    ----------
-    network : Network
-        The architecture.
-    theta : ndarray of shape (n_params,)
-        Flat parameters: the starting point, overwritten with the solution.
-        Computation stays in ``theta``'s dtype; scipy works in float64.
-    data : TrainingData
-        Training rows.
-    alpha : float
-        L2 penalty.
-    max_iter, max_fun : int
-        Limits on iterations and on objective evaluations.
-    tol : float
-        Projected-gradient tolerance (``gtol``).
-    verbose : bool or int, default=0
-        Print the loss after each iteration.
-    tasks : object, default=None
-        Told of each iteration as :func:`fit_stochastic` tells of epochs.
-
-    Returns
-    -------
-    n_iter : int
-        Iterations run, at most ``max_iter``.
-    loss : float or None
-        The final objective value (None if interrupted before the first
-        iteration completed).
-    loss_curve : list of float
-        The objective after each iteration.
-    """
-    workspace = Workspace(network, data.n_samples, theta.dtype)
-    loss_curve = []
-    accepted = theta.astype(np.float64)  # the last completed iterate
-    interrupt = GracefulInterrupt()
-    open_task = []  # the iteration under way, begun at its first evaluation
-    stop_requested = []
-
-    def objective(x):
-        if tasks is not None and not open_task:
-            tasks.begin()
-            open_task.append(True)
-        theta[:] = x
-        loss, grad = loss_and_grad(
-            theta,
-            data.X,
-            data.y,
-            data.sample_weight,
-            network=network,
-            alpha=alpha,
-            workspace=workspace,
-        )
-        return loss, grad.astype(np.float64)
-
-    def record(intermediate_result):
-        accepted[:] = intermediate_result.x
-        loss_curve.append(float(intermediate_result.fun))
-        if verbose:
-            print("Iteration %d, loss = %.8f" % (len(loss_curve), loss_curve[-1]))
-        if tasks is not None:
-            open_task.clear()
-            theta[:] = accepted
-            if tasks.end(theta):
-                stop_requested.append(True)
-        if interrupt.requested or stop_requested:
-            raise StopIteration  # scipy ends the run and returns this iterate
-
-    try:
-        with _scipy_blas_on_one_thread(), interrupt:
-            result = scipy.optimize.minimize(
-                objective,
-                accepted.copy(),
-                method="L-BFGS-B",
-                jac=True,
-                callback=record,
-                options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
-            )
-    except KeyboardInterrupt:
-        interrupt.requested = True
-    if interrupt.requested:
-        # As the stochastic solvers: keep the last completed iteration.
-        warnings.warn("Training interrupted by user.", stacklevel=2)
-        theta[:] = accepted
-        return len(loss_curve), (loss_curve[-1] if loss_curve else None), loss_curve
-    theta[:] = result.x
-    if stop_requested:
-        return len(loss_curve), loss_curve[-1], loss_curve  # a callback's choice
-    if result.status != 0:
-        warnings.warn(
-            "lbfgs failed to converge after %d iteration(s) (status=%d): %s. "
-            "Increase max_iter or max_fun, or scale the data."
-            % (result.nit, result.status, result.message),
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    return min(result.nit, max_iter), float(result.fun), loss_curve

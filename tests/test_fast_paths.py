@@ -35,14 +35,16 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import gen_batches, shuffle
 from threadpoolctl import threadpool_info
 
-import skbp._estimators
+import skbp._base
+import skbp._lbfgs
 import skbp._training
 from skbp import BackpropClassifier, BackpropRegressor
 from skbp._activations import ACTIVATIONS
-from skbp._estimators import _BaseBackprop
+from skbp._base import _BaseBackprop
+from skbp._lbfgs import _scipy_blas_on_one_thread
 from skbp._losses import get_output_layer
 from skbp._network import Network, loss_and_grad
-from skbp._training import _batch_slices, _scipy_blas_on_one_thread, _shuffled
+from skbp._training import _batch_slices, _shuffled
 
 N_FEATURES = 3
 N_CALLS, ROWS_PER_CALL = 4, 24
@@ -347,13 +349,13 @@ MODEL_NAMES = ["binary", "multiclass", "regression-1", "regression-2"]
 def validate_data_calls(monkeypatch):
     """Count the calls of ``validate_data`` made by the estimators."""
     calls = []
-    original = skbp._estimators.validate_data
+    original = skbp._base.validate_data
 
     def spy(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(skbp._estimators, "validate_data", spy)
+    monkeypatch.setattr(skbp._base, "validate_data", spy)
     return calls
 
 
@@ -634,7 +636,7 @@ def _lbfgs_fit():
 def test_lbfgs_fit_unchanged_by_scipy_blas_thread_limit(monkeypatch):
     limited = _lbfgs_fit()
     monkeypatch.setattr(
-        skbp._training, "_scipy_blas_on_one_thread", contextlib.nullcontext
+        skbp._lbfgs, "_scipy_blas_on_one_thread", contextlib.nullcontext
     )
     unlimited = _lbfgs_fit()
     assert limited.n_iter_ == unlimited.n_iter_

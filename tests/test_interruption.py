@@ -19,6 +19,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
+import skbp._lbfgs
 import skbp._training
 from skbp import BackpropClassifier, BackpropRegressor
 
@@ -48,6 +49,7 @@ def _interrupt_at(monkeypatch, call, *, how):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(skbp._training, "loss_and_grad", hooked)
+    monkeypatch.setattr(skbp._lbfgs, "loss_and_grad", hooked)
     return calls
 
 

@@ -1,0 +1,703 @@
+"""The shared base of the estimators: fit, solvers, prediction, pickling.
+
+:class:`_BaseBackprop` validates its input, encodes the targets (through
+hooks the classifier and the regressor define), builds a
+:class:`~skbp._network.Network` and hands over to the drivers in
+:mod:`skbp._training`.  Everything below it receives validated, contiguous
+float arrays.
+"""
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.callback import CallbackSupportMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from ._activations import ACTIVATIONS
+from ._callbacks import CallbackTasks
+from ._guards import (
+    DIVERGENCE_PROBE_ROWS,
+    finite_raw,
+    quiet_floats,
+    raw_output_may_overflow,
+    unchanged_on_error,
+)
+from ._lbfgs import fit_lbfgs
+from ._losses import get_output_layer
+from ._network import Network, hidden_activations_from_views, predict_raw_from_views
+from ._optimizers import SGD, Adam
+from ._random import MemoizedFirstShuffle
+from ._schedules import Constant, make_schedule
+from ._training import (
+    Progress,
+    StochasticSettings,
+    TrainingData,
+    fit_stochastic,
+)
+from ._validation import (
+    all_finite,
+    hidden_layer_sizes_tuple,
+    is_same_view,
+    param_names,
+    plain_float_matrix,
+    plain_sample_weight,
+)
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+class _BaseBackprop(CallbackSupportMixin, BaseEstimator):
+    """Shared machinery of the classifier and the regressor."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @quiet_floats
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values: class labels for the classifier, numbers for the
+            regressor.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights; ``None`` weighs every sample by one.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            A validation set for early stopping, used instead of holding out
+            ``validation_fraction`` of the training rows (all of ``X`` is
+            then trained on). Needs ``y_val`` and ``early_stopping=True``, as
+            in :class:`~sklearn.ensemble.HistGradientBoostingClassifier`. In
+            a :class:`~sklearn.pipeline.Pipeline`, transform it like ``X``
+            with ``Pipeline(..., transform_input=["X_val"])``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
+                default=None
+            Targets of the validation set.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Sample weights of the validation set.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        validation_set = self._given_validation_set(X_val, y_val, sample_weight_val)
+        with unchanged_on_error(self):
+            self._fit(
+                X, y, sample_weight, incremental=False, validation_set=validation_set
+            )
+        return self
+
+    def _given_validation_set(self, X_val, y_val, sample_weight_val, *, stream=False):
+        """Check that a validation set comes whole and is used; return it or None."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val is provided, but X_val is not.")
+            return None
+        if y_val is None or X_val is None:
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(f"{given} is provided, but {missing} was not provided.")
+        if not stream and (not self.early_stopping or self.solver == "lbfgs"):
+            raise ValueError(
+                "X_val and y_val are used for early stopping: pass them with "
+                "early_stopping=True and solver='sgd' or 'adam' (got "
+                f"early_stopping={self.early_stopping!r}, solver={self.solver!r})."
+            )
+        return X_val, y_val, sample_weight_val
+
+    def _validate_params_if_changed(self):
+        """Validate the parameters unless they are the objects last validated.
+
+        ``partial_fit`` checks its parameters on every call, since
+        ``set_params`` may come between calls; comparing the values by
+        identity makes the check free when nothing changed.
+        """
+        values = tuple(getattr(self, name) for name in param_names(type(self)))
+        validated = self.__dict__.get("_validated_params", ())
+        if len(values) != len(validated) or any(
+            value is not old for value, old in zip(values, validated, strict=True)
+        ):
+            self._validate_params()
+            self._validated_params = values
+
+    def _stream_random_state(self):
+        """The random state of a ``partial_fit`` call on a fitted model.
+
+        Like scikit-learn, each call starts from ``check_random_state(
+        random_state)``; such a call draws one thing only, the shuffle of its
+        rows.  For an integer seed that shuffle is the same for every call of
+        the same size, so it is memoized: seeding a ``RandomState`` costs more
+        than a 32-row training step.
+        """
+        if not isinstance(self.random_state, Integral) or isinstance(
+            self.random_state, bool
+        ):
+            return check_random_state(self.random_state)
+        memo = self.__dict__.setdefault("_shuffle_memo", {})
+        return MemoizedFirstShuffle(int(self.random_state), memo)
+
+    def _weighted_by_class(self, y_encoded, sample_weight, dtype, *, incremental):
+        """Fold per-class weights into ``sample_weight`` (classifier only)."""
+        return sample_weight
+
+    def _partial_fit_available(self):
+        return self.solver in _STOCHASTIC_SOLVERS
+
+    def _fit(self, X, y, sample_weight, incremental, validation_set=None):
+        hidden_sizes = hidden_layer_sizes_tuple(self.hidden_layer_sizes)
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True; fit with "
+                "early_stopping=True or call partial_fit with early_stopping=False."
+            )
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, y_encoded, sample_weight = self._validate_training_data(
+            X, y, sample_weight, first_pass=first_pass, incremental=incremental
+        )
+        sample_weight = self._weighted_by_class(
+            y_encoded, sample_weight, X.dtype, incremental=incremental
+        )
+        network = self._build_network(X.shape[1], hidden_sizes, y_encoded.shape[1])
+        if network == getattr(self, "_network", None):
+            network = self._network  # keeps its cached layout
+        if incremental and not first_pass:
+            random_state = self._stream_random_state()
+        else:
+            random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._theta = network.init_parameters(random_state, X.dtype)
+            self._progress = None
+        else:
+            self._check_same_architecture(network)
+            self._theta = self._packed_parameters(network, X.dtype)
+        self._network = network
+        data = TrainingData(X, y_encoded, sample_weight)
+        if validation_set is not None:
+            validation_set = self._validated_validation_set(*validation_set, X.dtype)
+        tasks = self._callback_tasks(X, y, incremental)
+        if self.solver == "lbfgs":
+            self._run_lbfgs(data, tasks)
+        else:
+            self._run_stochastic(
+                data, random_state, incremental, validation_set, tasks=tasks
+            )
+        self._check_not_diverged(X)
+        if tasks is not None:
+            tasks.finish(self._theta)
+        self._publish_parameters()
+
+    def _callback_tasks(self, X, y, incremental):
+        """Callback reporting for this call, or None without callbacks."""
+        if not getattr(self, "_skl_callbacks", None):
+            return None
+        lbfgs = self.solver == "lbfgs"
+        return CallbackTasks(
+            self,
+            X,
+            y,
+            task_name="partial_fit" if incremental else "fit",
+            subtask_name="iteration" if lbfgs else "epoch",
+            max_subtasks=1 if incremental else self.max_iter,
+        )
+
+    def _fitted_attributes(self, theta):
+        """The attributes that make a copy of this estimator predict with ``theta``."""
+        network = self._network
+        coefs, intercepts = network.views(theta)
+        return {
+            "coefs_": coefs,
+            "intercepts_": intercepts,
+            "n_layers_": network.n_layers,
+            "n_outputs_": network.layer_units[-1],
+            "out_activation_": network.output.link_name,
+        }
+
+    def _build_network(self, n_features, hidden_sizes, n_outputs):
+        output = get_output_layer(self.loss, self._output_activation(n_outputs))
+        units = (n_features, *hidden_sizes, n_outputs)
+        return Network(units, ACTIVATIONS[self.activation], output)
+
+    def _check_same_architecture(self, network):
+        fitted = self._network.layer_units
+        if fitted != network.layer_units:
+            raise ValueError(
+                f"The network fitted so far has layer sizes {list(fitted)} but "
+                f"this call needs {list(network.layer_units)} (input, hidden "
+                "and output units). Keep hidden_layer_sizes, the features and "
+                "the targets as they were, or set warm_start=False to refit."
+            )
+
+    def _packed_parameters(self, network, dtype):
+        """Return the live flat vector, repacked if ``coefs_`` were replaced."""
+        theta = self._theta
+        views = [*self.coefs_, *self.intercepts_]
+        if theta.dtype == dtype and self._views_are_published(views):
+            return theta
+        live_coefs, live_intercepts = network.views(theta)
+        expected = [*live_coefs, *live_intercepts]
+        is_live = len(views) == len(expected) and all(
+            is_same_view(v, e) for v, e in zip(views, expected, strict=True)
+        )
+        if is_live and theta.dtype == dtype:
+            return theta
+        shapes_ok = len(views) == len(expected) and all(
+            np.shape(v) == e.shape for v, e in zip(views, expected, strict=True)
+        )
+        if not shapes_ok:
+            raise ValueError(
+                "coefs_ and intercepts_ do not match the fitted architecture "
+                f"{list(network.layer_units)}; set warm_start=False to refit."
+            )
+        return network.pack(self.coefs_, self.intercepts_, dtype)
+
+    def _publish_parameters(self):
+        network = self._network
+        self.coefs_, self.intercepts_ = network.views(self._theta)
+        self._published_views = (*self.coefs_, *self.intercepts_)
+        self.n_layers_ = network.n_layers
+        self.n_outputs_ = network.layer_units[-1]
+        self.out_activation_ = network.output.link_name
+
+    def _views_are_published(self, views):
+        """Whether ``views`` are the very arrays the last fit published.
+
+        An identity test, cheap enough for every ``partial_fit`` call; views
+        that were replaced (or rebuilt by unpickling) take the full test in
+        :meth:`_packed_parameters`.
+        """
+        published = self.__dict__.get("_published_views", ())
+        return len(views) == len(published) and all(
+            view is old for view, old in zip(views, published, strict=True)
+        )
+
+    def _check_not_diverged(self, X):
+        """Raise if training left non-finite weights, loss or outputs.
+
+        Weights can stay finite yet grow so large that the next forward pass
+        over data like the training data overflows (inf - inf is NaN).  Where
+        a bound from the largest weight and input allows that, the outputs on
+        the first rows of ``X`` are checked too.
+        """
+        loss_is_finite = self.loss_ is None or math.isfinite(self.loss_)
+        if loss_is_finite and all_finite(self._theta):
+            if not raw_output_may_overflow(self._network, self._theta, X):
+                return
+            coefs, intercepts = self._network.views(self._theta)
+            raw = predict_raw_from_views(
+                self._network.hidden, coefs, intercepts, X[:DIVERGENCE_PROBE_ROWS]
+            )
+            if all_finite(raw):
+                return
+        raise ValueError(
+            "Training diverged: the solver produced non-finite parameter weights, "
+            "loss or outputs. Try a smaller learning_rate_init, a larger alpha, "
+            "or scale the input data (for example with StandardScaler)."
+        )
+
+    # ------------------------------------------------------------ solvers
+
+    def _run_lbfgs(self, data, tasks=None):
+        n_iter, loss, loss_curve = fit_lbfgs(
+            self._network,
+            self._theta,
+            data,
+            alpha=self.alpha,
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            tol=self.tol,
+            verbose=self.verbose,
+            tasks=tasks,
+        )
+        self.n_iter_ = n_iter
+        self.t_ = getattr(self, "t_", 0) if self.warm_start else 0
+        self.loss_ = loss
+        self.loss_curve_ = loss_curve
+        self.best_loss_ = min(loss_curve, default=loss)
+        self.validation_scores_ = None
+        self.validation_loss_curve_ = None
+        self.best_validation_score_ = None
+        self.early_stopped_ = False
+
+    def _run_stochastic(
+        self, data, random_state, incremental, validation_set=None, *, tasks=None
+    ):
+        # fit validates with early_stopping=True; a partial_fit stream when
+        # it is given a validation set.
+        validates = validation_set is not None or (
+            self.early_stopping and not incremental
+        )
+        progress = self._progress
+        if progress is None:
+            progress = Progress(validates)
+            progress.best_theta = self._theta.copy() if validates else None
+        else:
+            progress.use_stopping_rule(validates, self._theta)
+        optimizer = self._optimizer()
+        # fit starts a fresh optimizer; partial_fit carries its state on,
+        # unless the solver was changed in between.
+        if not incremental or not isinstance(
+            progress.optimizer_state, optimizer.state_type
+        ):
+            progress.optimizer_state = optimizer.init(self._theta)
+            progress.learning_rate = self.learning_rate_init
+        validation_score = None
+        if validation_set is not None:
+            validation_score = self._validation_scorer(*validation_set)
+        elif self.early_stopping:
+            data, validation_score = self._split_validation(data, random_state)
+        settings = self._stochastic_settings(optimizer, data.n_samples)
+        self._progress = progress
+        workspace = fit_stochastic(
+            self._network,
+            self._theta,
+            data,
+            settings,
+            progress,
+            random_state=random_state,
+            incremental=incremental,
+            validation_score=validation_score,
+            workspace=self.__dict__.get("_workspace"),
+            tasks=tasks,
+        )
+        # Only partial_fit streams reuse the buffers; a fit does not hold on
+        # to them.
+        self._workspace = workspace if incremental else None
+        self._publish_progress(progress)
+
+    def _optimizer(self):
+        if self.solver == "sgd":
+            return SGD(self.momentum, self.nesterovs_momentum)
+        return Adam(self.beta_1, self.beta_2, self.epsilon)
+
+    def _stochastic_settings(self, optimizer, n_samples):
+        if self.solver == "sgd":
+            schedule = make_schedule(
+                self.learning_rate, self.learning_rate_init, self.power_t
+            )
+        else:
+            schedule = Constant(self.learning_rate_init)
+        return StochasticSettings(
+            optimizer=optimizer,
+            schedule=schedule,
+            batch_size=self._batch_size(n_samples),
+            max_iter=self.max_iter,
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            alpha=self.alpha,
+            verbose=self.verbose,
+        )
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is "
+                "going to be clipped",
+                stacklevel=2,
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _split_validation(self, data, random_state):
+        """Hold out ``validation_fraction`` of the rows, as scikit-learn does."""
+        # As scikit-learn's MLP: stratify on the boolean label encoding, and only
+        # for a single output (binary targets), so the same random state gives
+        # the same split.
+        stratify = None
+        if self._stratify_validation() and data.y.shape[1] == 1:
+            stratify = data.y.astype(bool)
+        arrays = [data.X, data.y]
+        if data.sample_weight is not None:
+            arrays.append(data.sample_weight)
+        parts = train_test_split(
+            *arrays,
+            random_state=random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        X_train, X_val, y_train, y_val = parts[:4]
+        sw_train, sw_val = parts[4:] if len(parts) > 4 else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        for part, weights in (("training", sw_train), ("validation", sw_val)):
+            if weights is not None and not weights.any():
+                raise ValueError(
+                    f"The {part} part of the early-stopping split has sample "
+                    "weights that are all zero. Use a different random_state or "
+                    "validation_fraction, or give more samples non-zero weights."
+                )
+        if sp.issparse(X_train):
+            X_train = X_train.tocsr()
+        train = TrainingData(X_train, np.ascontiguousarray(y_train), sw_train)
+        return train, self._validation_scorer(X_val, y_val, sw_val)
+
+    def _validated_validation_set(self, X_val, y_val, sample_weight_val, dtype):
+        """Validate a given validation set against the training data's shape."""
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=dtype,
+            reset=False,
+            **self._y_validation_options(),
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
+            )
+        y_val_encoded = self._encode_targets(
+            y_val, first_pass=False, incremental=True, dtype=dtype
+        )
+        return X_val, y_val_encoded, sample_weight_val
+
+    def _validation_scorer(self, X_val, y_val_encoded, sample_weight):
+        y_val = self._decode_validation_targets(y_val_encoded)
+
+        def score_and_loss(theta):
+            network = self._network
+            coefs, intercepts = network.views(theta)
+            raw = predict_raw_from_views(network.hidden, coefs, intercepts, X_val)
+            if not np.isfinite(raw).all():
+                return np.nan, np.nan
+            prediction = network.output.link(raw, out=np.empty_like(raw))
+            # The data term of the objective, without the L2 penalty.
+            loss = network.output.loss(y_val_encoded, raw, prediction, sample_weight)
+            y_pred = self._predict_from_raw(raw)
+            score = self._score_function(y_val, y_pred, sample_weight=sample_weight)
+            return score, loss
+
+        return score_and_loss
+
+    def _publish_progress(self, progress):
+        self.n_iter_ = progress.n_iter
+        self.t_ = progress.t
+        self.loss_ = progress.loss
+        self.loss_curve_ = progress.loss_curve
+        self.best_loss_ = progress.best_loss
+        self.early_stopped_ = progress.stopped
+        self.validation_scores_ = progress.validation_scores
+        self.validation_loss_curve_ = progress.validation_losses
+        self.best_validation_score_ = progress.best_validation_score
+
+    # --------------------------------------------------------- validation
+
+    def _validate_training_data(self, X, y, sample_weight, *, first_pass, incremental):
+        if incremental and not first_pass:
+            plain = self._plain_training_data(X, y, sample_weight)
+            if plain is not None:
+                return plain
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=first_pass,
+            **self._y_validation_options(),
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        y_encoded = self._encode_targets(y, first_pass, incremental, X.dtype)
+        if sp.issparse(X):
+            X = X.tocsr()
+        return X, y_encoded, sample_weight
+
+    def _plain_training_data(self, X, y, sample_weight):
+        """Return ``(X, y_encoded, sample_weight)`` if no conversion is needed.
+
+        The lean path of ``partial_fit`` on a fitted model: plain float arrays
+        that pass every check ``validate_data`` would make are used as they
+        are, and class labels are encoded by lookup in ``classes_``.  Returns
+        None for anything else, which then takes the full validation (and its
+        error messages).
+        """
+        if hasattr(self, "feature_names_in_") or not plain_float_matrix(
+            X, self.n_features_in_
+        ):
+            return None
+        if sample_weight is not None:
+            if not plain_sample_weight(sample_weight, X.shape[0]):
+                return None
+            sample_weight = sample_weight.astype(X.dtype, copy=False)
+        y_encoded = self._plain_targets(y, X.shape[0], X.dtype)
+        if y_encoded is None:
+            return None
+        return X, y_encoded, sample_weight
+
+    # --------------------------------------------------------- prediction
+
+    def _checked_input(self, X):
+        """Validate ``X`` for prediction; plain float arrays pass as they are."""
+        if "coefs_" not in self.__dict__:
+            check_is_fitted(self)
+        if hasattr(self, "feature_names_in_") or not plain_float_matrix(
+            X, self.n_features_in_
+        ):
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return X
+
+    def _raw_output(self, X):
+        X = self._checked_input(X)
+        raw = predict_raw_from_views(
+            self._network.hidden, self.coefs_, self.intercepts_, X
+        )
+        return finite_raw(raw)
+
+    @quiet_floats
+    def hidden_activations(self, X, layer=-1):
+        """Return the output of a hidden layer: the network's learnt features.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+        layer : int, default=-1
+            Which hidden layer, counted from 0 (the first) or from the end
+            (-1 is the last hidden layer, the one the output layer reads).
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, hidden_layer_sizes[layer])
+            The layer's activations (after its activation function).
+
+        See Also
+        --------
+        skbp.HiddenLayerEmbedding : The same as a transformer, for pipelines.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skbp import BackpropClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = BackpropClassifier(hidden_layer_sizes=(8, 3), solver="lbfgs",
+        ...                          max_iter=300, random_state=0).fit(X, y)
+        >>> clf.hidden_activations(X[:2]).shape
+        (2, 3)
+        >>> clf.hidden_activations(X[:2], layer=0).shape
+        (2, 8)
+        """
+        X = self._checked_input(X)
+        n_layers = self._layers_up_to(layer)
+        activations = hidden_activations_from_views(
+            self._network.hidden, self.coefs_[:n_layers], self.intercepts_[:n_layers], X
+        )
+        return activations
+
+    def _layers_up_to(self, layer):
+        """How many layers lead to hidden ``layer``; ValueError if there is none."""
+        n_hidden = self.n_layers_ - 2
+        if not isinstance(layer, Integral) or not -n_hidden <= layer < n_hidden:
+            raise ValueError(
+                f"layer must be an int in [{-n_hidden}, {n_hidden}) for a network "
+                f"with {n_hidden} hidden layer(s), got {layer!r}."
+            )
+        return layer % n_hidden + 1
+
+    def _output(self, raw):
+        """Apply the output link to ``raw`` (a fresh array)."""
+        return self._network.output.link(raw, out=raw)
+
+    # ------------------------------------------------------------ pickling
+
+    def __getstate__(self):
+        # object.__getstate__ may return the live __dict__: copy before editing.
+        state = dict(super().__getstate__())
+        if "_theta" in state and "coefs_" in state:
+            # Views do not survive pickling: store the flat vector only and
+            # rebuild the views on unpickling.
+            state["_theta"] = self._packed_parameters(self._network, self._theta.dtype)
+            del state["coefs_"], state["intercepts_"]
+        # Caches (scratch buffers, view and validation records) are not model
+        # state; they are rebuilt on demand.
+        for cache in (
+            "_workspace",
+            "_published_views",
+            "_validated_params",
+            "_shuffle_memo",
+        ):
+            state.pop(cache, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_theta" in state and "_network" in state and "coefs_" not in state:
+            self.coefs_, self.intercepts_ = self._network.views(self._theta)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

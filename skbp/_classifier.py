@@ -1,0 +1,480 @@
+"""BackpropClassifier: label encoding, class weights, probabilities."""
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+
+from ._base import _BaseBackprop
+from ._docstrings import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
+from ._guards import (
+    inside_unit_interval,
+    quiet_floats,
+    unchanged_on_error,
+)
+from ._losses import LINKS, log_logistic, log_softmax
+from ._validation import (
+    comparable_labels,
+    score_weights,
+)
+
+
+class BackpropClassifier(ClassifierMixin, _BaseBackprop):
+    """Multi-layer perceptron classifier trained by backpropagation.
+
+    A drop-in superset of :class:`sklearn.neural_network.MLPClassifier`: the
+    same parameters, defaults and fitted attributes, plus a choice of output
+    loss. Binary, multiclass and multilabel targets; dense or sparse input;
+    float32 kept end to end.
+
+    Parameters
+    ----------
+    %(parameters)s
+    loss : {'log_loss', 'squared_error'}, default='log_loss'
+        Loss of the output layer. ``'log_loss'`` uses softmax units for
+        multiclass targets and logistic units otherwise. ``'squared_error'``
+        uses logistic units trained on one-hot targets with half the squared
+        error, the network of the classic backpropagation derivation; its
+        ``predict_proba`` normalises the multiclass outputs to sum to one.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, ``{class_label: weight}``; classes not listed
+        weigh 1. ``'balanced'`` weighs each class by ``n_samples /
+        (n_classes * np.bincount(y))``, computed from the ``y`` given to
+        ``fit``. The class weight of each sample multiplies its
+        ``sample_weight``, in every solver. As in
+        :class:`~sklearn.linear_model.SGDClassifier`, ``partial_fit`` takes a
+        dict but not ``'balanced'``, which needs the class frequencies of the
+        whole stream: compute them with
+        :func:`~sklearn.utils.class_weight.compute_class_weight` on a large
+        enough sample of the targets and pass the result as a dict. Not
+        supported for multilabel targets.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    %(attributes)s
+    See Also
+    --------
+    BackpropRegressor : The regressor.
+    sklearn.neural_network.MLPClassifier : scikit-learn's classifier.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skbp import BackpropClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = BackpropClassifier(hidden_layer_sizes=(10,), solver="lbfgs",
+    ...                          max_iter=500, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    >>> round(clf.score(X, y), 2) >= 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseBackprop._parameter_constraints,
+        "loss": [StrOptions({"log_loss", "squared_error"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        loss="log_loss",
+        class_weight=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.loss = loss
+        self.class_weight = class_weight
+
+    _score_function = staticmethod(accuracy_score)
+
+    @available_if(_BaseBackprop._partial_fit_available)
+    @_fit_context(prefer_skip_nested_validation=True)
+    @quiet_floats
+    def partial_fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        classes=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (or a label indicator matrix).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+        classes : array-like of shape (n_classes,), default=None
+            All classes of the stream. Required on the first call; later
+            calls may omit it. ``y`` need not contain every class.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            A held-out set to monitor the stream: early stopping for
+            ``partial_fit``, which scikit-learn's MLP refuses. After the
+            update the set is scored (appended to ``validation_scores_`` and
+            ``validation_loss_curve_``) and the best weights are kept. Once
+            the score has not improved by ``tol`` for ``n_iter_no_change``
+            consecutive calls, the best weights are restored and
+            ``early_stopped_`` becomes True: the loop should stop there.
+            Needs ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
+                default=None
+            Targets of the held-out set.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Sample weights of the held-out set.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        # scikit-learn's _fit_context validates partial_fit's parameters only on
+        # the first call; set_params between calls must be checked too.
+        self._validate_params_if_changed()
+        validation_set = self._given_validation_set(
+            X_val, y_val, sample_weight_val, stream=True
+        )
+        with unchanged_on_error(self):
+            self._set_partial_fit_classes(y, classes)
+            self._fit(
+                X, y, sample_weight, incremental=True, validation_set=validation_set
+            )
+        return self
+
+    def _set_partial_fit_classes(self, y, classes):
+        if hasattr(self, "classes_"):
+            if classes is not None and not np.array_equal(
+                np.unique(classes), self.classes_
+            ):
+                raise ValueError(
+                    f"classes={np.unique(classes)!r} is not the same as on the "
+                    f"first call to partial_fit, which was {self.classes_!r}."
+                )
+            return
+        if classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: the "
+                "full list of classes of the stream, e.g. np.unique(y_all)."
+            )
+        binarizer = LabelBinarizer()
+        if type_of_target(y).startswith("multilabel"):
+            binarizer.fit(y)
+        else:
+            binarizer.fit(np.asarray(classes))
+        if len(binarizer.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes, but classes="
+                f"{classes!r} holds only one class: {binarizer.classes_[0]!r}."
+            )
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
+
+    def _y_validation_options(self):
+        return {}
+
+    def _weighted_by_class(self, y_encoded, sample_weight, dtype, *, incremental):
+        """Multiply ``sample_weight`` by the ``class_weight`` of each sample."""
+        if self.class_weight is None:
+            return sample_weight
+        if self._is_multilabel():
+            raise ValueError(
+                "class_weight is not supported for multilabel targets; pass "
+                "sample_weight instead."
+            )
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: it "
+                "needs the class frequencies of the whole stream. Compute them "
+                "with sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y_sample) on a large enough sample of the "
+                "targets, and pass the result as a dict to class_weight."
+            )
+        if y_encoded.shape[1] == 1:
+            class_index = y_encoded[:, 0].astype(np.intp)
+        else:
+            class_index = y_encoded.argmax(axis=1)
+        per_class = compute_class_weight(
+            self.class_weight, classes=self.classes_, y=self.classes_[class_index]
+        )
+        weights = per_class.astype(dtype)[class_index]
+        return weights if sample_weight is None else sample_weight * weights
+
+    def _plain_targets(self, y, n_samples, dtype):
+        """Encode a 1-d label array by lookup in ``classes_``, or return None.
+
+        Labels already known are encoded exactly as the fitted
+        ``LabelBinarizer`` would; unknown or unusual labels return None and
+        take the full validation, which explains what is wrong.
+        """
+        if type(y) is not np.ndarray or y.ndim != 1 or y.shape[0] != n_samples:
+            return None
+        return self._encode_by_lookup(y)
+
+    def _encode_by_lookup(self, y):
+        """One-hot encode 1-d labels of ``classes_`` straight into booleans.
+
+        What the fitted ``LabelBinarizer`` computes, without its validation
+        and without its int64 intermediate. Returns None for labels it cannot
+        handle this way.
+        """
+        classes = self.classes_
+        if (
+            y.ndim != 1
+            or self._is_multilabel()
+            or not comparable_labels(y.dtype, classes.dtype)
+        ):
+            return None
+        n_samples = y.shape[0]
+        index = np.searchsorted(classes, y)
+        np.minimum(index, len(classes) - 1, out=index)
+        if not np.array_equal(classes[index], y):
+            return None
+        if self._label_binarizer.y_type_ == "binary":
+            return (index == 1)[:, np.newaxis]
+        encoded = np.zeros((n_samples, len(classes)), dtype=bool)
+        encoded[np.arange(n_samples), index] = 1
+        return encoded
+
+    def _output_activation(self, n_outputs):
+        if self.loss == "squared_error":
+            return "logistic"
+        return (
+            "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        )
+
+    def _encode_targets(self, y, first_pass, incremental, dtype):
+        check_classification_targets(y)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            binarizer = LabelBinarizer().fit(y)
+            if len(binarizer.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes "
+                    f"in the data, but the data contains only one class: "
+                    f"{binarizer.classes_[0]!r}."
+                )
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+        else:
+            self._check_known_classes(y, incremental)
+        encoded = self._encode_by_lookup(y)
+        if encoded is None:
+            encoded = self._label_binarizer.transform(y)
+        # Class indicators are exact as booleans, at an eighth of the memory
+        # of float64 (scikit-learn's MLP keeps them so too); the core's ufuncs
+        # promote them where they meet the float outputs.
+        return np.ascontiguousarray(encoded, dtype=bool)
+
+    def _check_known_classes(self, y, incremental):
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            classes = np.arange(np.shape(y)[1]) if np.ndim(y) == 2 else np.unique(y)
+        else:
+            classes = np.unique(y)
+        if self.warm_start and not incremental:
+            if set(classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes "
+                    f"as in the previous call to fit. Previously got "
+                    f"{self.classes_}, `y` has {classes}."
+                )
+        elif len(np.setdiff1d(classes, self.classes_)):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {classes}."
+            )
+
+    def _stratify_validation(self):
+        return not self._is_multilabel()
+
+    def _is_multilabel(self):
+        return self._label_binarizer.y_type_.startswith("multilabel")
+
+    def _decode_validation_targets(self, y_encoded):
+        return self._label_binarizer.inverse_transform(y_encoded)
+
+    def _unit_probabilities(self, raw):
+        """Return the probability carried by each output unit.
+
+        Softmax and logistic units are probabilities already; logistic units
+        trained on one-hot targets (squared error, multiclass) are normalised
+        to sum to one, in log space so that underflowing units still rank.
+        """
+        if self._is_squared_error_multiclass():
+            return LINKS["softmax"](log_logistic(raw), out=raw)
+        return self._output(raw)
+
+    def _is_squared_error_multiclass(self):
+        link = self._network.output.link_name
+        return link == "logistic" and self._label_binarizer.y_type_ == "multiclass"
+
+    def _predict_from_raw(self, raw):
+        proba = self._unit_probabilities(raw)
+        if proba.shape[1] == 1:
+            proba = proba.ravel()
+        return self._label_binarizer.inverse_transform(proba)
+
+    @quiet_floats
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted classes (a label indicator matrix for multilabel).
+        """
+        return self._predict_from_raw(self._raw_output(X))
+
+    @quiet_floats
+    def predict_proba(self, X):
+        """Return probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``; for
+            multilabel targets, the probability of each label. Logistic and
+            softmax units never reach 0 or 1, so values that round to 0 or 1
+            are returned as the nearest float inside (0, 1): their logarithm
+            stays finite, as :meth:`predict_log_proba` is.
+        """
+        raw = self._raw_output(X)
+        if raw.shape[1] == 1 and not self._is_multilabel():
+            proba = np.hstack([expit(-raw), expit(raw)])
+        else:
+            proba = self._unit_probabilities(raw)
+        return inside_unit_interval(proba)
+
+    @quiet_floats
+    def predict_log_proba(self, X):
+        """Return log-probability estimates, computed in log space.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Logarithm of :meth:`predict_proba`, computed from the raw outputs
+            in log space: accurate where ``1 - p`` rounds off, and finite
+            everywhere (floored at the logarithm of the smallest normal
+            float, where :meth:`predict_proba` is floored too).
+        """
+        raw = self._raw_output(X)
+        if self._network.output.link_name == "softmax":
+            log_proba = log_softmax(raw)
+        elif self._is_multilabel():
+            log_proba = log_logistic(raw)
+        elif raw.shape[1] == 1:
+            log_proba = np.hstack([log_logistic(-raw), log_logistic(raw)])
+        else:
+            # log of _unit_probabilities: softmax over the log-logistic units
+            log_proba = log_softmax(log_logistic(raw))
+        # predict_proba floors at the smallest normal float; floor at its log
+        # so that log(predict_proba(X)) and predict_log_proba(X) agree.
+        floor = np.log(np.finfo(log_proba.dtype).tiny)
+        return np.maximum(log_proba, floor, out=log_proba)
+
+    @quiet_floats
+    def score(self, X, y, sample_weight=None):
+        """Return the mean accuracy on the given test data and labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights, checked as ``fit`` checks them.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy (subset accuracy for multilabel targets).
+        """
+        return super().score(X, y, score_weights(sample_weight, X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+BackpropClassifier.__doc__ = BackpropClassifier.__doc__ % {
+    "parameters": SHARED_PARAMETERS_DOC.strip(),
+    "attributes": SHARED_ATTRIBUTES_DOC.strip(),
+}

@@ -1,0 +1,143 @@
+"""Parameter and attribute documentation shared by both estimators."""
+
+SHARED_PARAMETERS_DOC = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units in the ith hidden layer.
+        ``()`` gives a network without hidden layers (a generalised linear
+        model: logistic regression for the classifier with log-loss).
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function of the hidden layers.
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        Weight optimiser: scipy's L-BFGS-B quasi-Newton method, minibatch
+        stochastic gradient descent, or Adam.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty on the weights (not the biases). The
+        penalty is divided by the total sample weight when added to the loss.
+
+    batch_size : int, default='auto'
+        Size of minibatches for the stochastic solvers; ``'auto'`` is
+        ``min(200, n_samples)``. Not used by 'lbfgs'.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of 'sgd': constant; ``learning_rate_init /
+        pow(t, power_t)`` with ``t`` the samples seen; or divided by 5 each
+        time the loss (or validation score) fails to improve by ``tol`` for
+        ``n_iter_no_change`` epochs.
+
+    learning_rate_init : float, default=0.001
+        Initial learning rate of 'sgd' and 'adam'.
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of iterations: epochs for 'sgd' and 'adam', L-BFGS
+        iterations for 'lbfgs'.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch ('sgd', 'adam').
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the validation split and the shuffles.
+        The same seed gives the same initial weights as scikit-learn's MLP.
+
+    tol : float, default=1e-4
+        Minimum improvement of the loss (or validation score) counted as
+        progress; for 'lbfgs', the projected-gradient tolerance.
+
+    verbose : bool, default=False
+        Print the loss after each epoch or iteration.
+
+    warm_start : bool, default=False
+        Reuse the solution of the previous call to ``fit`` as initialisation.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd', in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Whether 'sgd' uses Nesterov's momentum.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its score has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
+        the best weights ('sgd', 'adam'). As in scikit-learn's implementation,
+        the split is stratified for binary classification only.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping, in (0, 1).
+
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first-moment estimate, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second-moment estimate, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping ('sgd', 'adam').
+
+    max_fun : int, default=15000
+        Maximum number of objective evaluations of 'lbfgs'.
+"""
+
+SHARED_ATTRIBUTES_DOC = """
+    loss_ : float
+        The objective (loss plus penalty) at the end of training.
+
+    best_loss_ : float or None
+        The smallest training loss reached; ``None`` with early stopping.
+
+    loss_curve_ : list of float
+        The loss after each epoch ('sgd', 'adam') or iteration ('lbfgs').
+
+    validation_scores_ : list of float or None
+        Validation score after each epoch when ``early_stopping=True``.
+
+    early_stopped_ : bool
+        Whether the last call ended early: the validation score stopped
+        improving (early stopping in ``fit``, or in a ``partial_fit`` stream
+        given ``X_val`` and ``y_val``, where the best weights are then
+        restored), or, for 'sgd' and 'adam', a callback asked to stop.
+
+    validation_loss_curve_ : list of float or None
+        Validation loss after each epoch when ``early_stopping=True``: the
+        mean (sample-weighted) loss on the held-out rows, or on ``X_val``
+        when given to ``fit``, without the L2 penalty. Beside
+        ``validation_scores_`` it shows where the model starts to overfit.
+
+    best_validation_score_ : float or None
+        Best validation score when ``early_stopping=True``.
+
+    t_ : int
+        Number of training samples seen by the stochastic solvers.
+
+    coefs_ : list of ndarray of shape (n_units_in, n_units_out)
+        Weight matrices, live views of the parameters: writing into them in
+        place changes the model.
+
+    intercepts_ : list of ndarray of shape (n_units_out,)
+        Bias vectors, live views of the parameters.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string names.
+
+    n_iter_ : int
+        Number of iterations run by the solver in the last call.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of output units.
+
+    out_activation_ : str
+        Name of the output activation.
+"""

@@ -1,0 +1,103 @@
+"""Failure guards: a failing call changes nothing; no float warning escapes.
+
+The estimators wrap each public call in these: :func:`unchanged_on_error`
+puts the estimator back as it was when a call raises, :func:`quiet_floats`
+silences floating-point warnings whose cases are handled explicitly, and the
+clipping helpers keep predictions finite.
+"""
+
+import functools
+from contextlib import contextmanager
+
+import numpy as np
+
+
+@contextmanager
+def unchanged_on_error(estimator):
+    """Restore ``estimator`` exactly as it was if the block raises.
+
+    Attributes are restored by reference; the flat parameter vector and the
+    training bookkeeping, which training updates in place, are restored by
+    value so that ``coefs_`` and ``intercepts_`` stay live views.
+    """
+    saved_attributes = dict(estimator.__dict__)
+    theta = saved_attributes.get("_theta")
+    saved_theta = None if theta is None else theta.copy()
+    progress = saved_attributes.get("_progress")
+    restore_progress = None if progress is None else progress.checkpoint()
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved_attributes)
+        if theta is not None:
+            theta[...] = saved_theta
+        if restore_progress is not None:
+            restore_progress()
+        raise
+
+
+_UNIT_INTERVAL_INSIDE = {
+    np.dtype(dtype): (np.finfo(dtype).tiny, np.nextafter(dtype(1), dtype(0)))
+    for dtype in (np.float32, np.float64)
+}
+
+
+def quiet_floats(method):
+    """Run ``method`` with NumPy's floating-point warnings off.
+
+    Overflow and underflow in intermediate results are expected at the
+    extremes (huge inputs, saturated units) and are handled where they matter:
+    training checks its loss and weights and reports divergence as a
+    ValueError, prediction clips infinite raw outputs.  No RuntimeWarning from
+    deep inside the arithmetic reaches the user.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+def finite_raw(raw):
+    """Clip infinite raw outputs to the largest finite float, in place.
+
+    Overflowing products give +-inf; as the largest float they still rank and
+    saturate the output units, where inf would turn the softmax into NaN.
+    """
+    largest = np.finfo(raw.dtype).max
+    np.maximum(raw, -largest, out=raw)
+    return np.minimum(raw, largest, out=raw)
+
+
+def inside_unit_interval(proba):
+    """Clip probabilities in place to the floats strictly between 0 and 1."""
+    lowest, highest = _UNIT_INTERVAL_INSIDE[proba.dtype]
+    # Two ufunc calls: np.clip's Python wrapper costs more than the clipping
+    # when predicting a single row.
+    np.maximum(proba, lowest, out=proba)
+    return np.minimum(proba, highest, out=proba)
+
+
+DIVERGENCE_PROBE_ROWS = 200
+
+
+def raw_output_may_overflow(network, theta, X):
+    """Whether some input of ``X``'s range could drive a raw output to inf.
+
+    Bounds each layer's pre-activation by ``fan_in * max|a| * max|w| +
+    max|b|`` from the largest parameter and input, layer by layer (tanh and
+    logistic units reset the bound to 1).  Two reductions over the
+    parameters and one over ``X``: cheap next to training.
+    """
+    largest_parameter = max(float(theta.max()), -float(theta.min()))
+    bound = max(float(X.max()), -float(X.min()))
+    bounded_units = network.hidden.name in ("tanh", "logistic")
+    for layer, fan_in in enumerate(network.layer_units[:-1]):
+        if layer > 0 and bounded_units:
+            bound = 1.0
+        bound = (fan_in * bound + 1.0) * largest_parameter
+    # Margin: the bound must stay well inside the range to rule overflow out.
+    return not bound < 1e-3 * float(np.finfo(theta.dtype).max)

@@ -1,0 +1,118 @@
+"""Input validation helpers and the lean paths that skip it.
+
+A plain C-contiguous float array with finite values passes every check of
+``validate_data``; the helpers here recognise such input cheaply, so that
+``partial_fit`` and ``predict`` on small batches skip the full validation.
+Anything else goes through scikit-learn's validation and its messages.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn import get_config
+from sklearn.utils.validation import (
+    _check_sample_weight,
+)
+
+
+def is_same_view(candidate, view):
+    """Whether ``candidate`` is exactly ``view``: same start, shape and strides."""
+    return (
+        isinstance(candidate, np.ndarray)
+        and candidate.dtype == view.dtype
+        and candidate.shape == view.shape
+        and candidate.strides == view.strides
+        and candidate.__array_interface__["data"][0]
+        == view.__array_interface__["data"][0]
+    )
+
+
+def hidden_layer_sizes_tuple(hidden_layer_sizes):
+    """Return ``hidden_layer_sizes`` as a tuple of positive ints, or raise."""
+    if not hasattr(hidden_layer_sizes, "__iter__"):
+        hidden_layer_sizes = [hidden_layer_sizes]
+    sizes = list(hidden_layer_sizes)
+    if not all(isinstance(s, Integral) and not isinstance(s, bool) for s in sizes):
+        raise ValueError(
+            f"hidden_layer_sizes must be a sequence of positive integers, got "
+            f"{hidden_layer_sizes!r}."
+        )
+    if any(s <= 0 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+    return tuple(int(s) for s in sizes)
+
+
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+_PARAM_NAMES = {}
+
+
+def param_names(cls):
+    """``cls._get_param_names()``, which inspects ``__init__``, cached per class."""
+    if cls not in _PARAM_NAMES:
+        _PARAM_NAMES[cls] = tuple(cls._get_param_names())
+    return _PARAM_NAMES[cls]
+
+
+def all_finite(array):
+    """Whether every value of ``array`` is finite.
+
+    The sum is finite only if every term is, and it is one cheap pass without
+    a boolean temporary; a sum that overflows from finite terms falls back to
+    the elementwise test.
+    """
+    return bool(np.isfinite(array.sum())) or bool(np.isfinite(array).all())
+
+
+def is_finite(array):
+    """:func:`all_finite`, or True under ``sklearn.set_config(assume_finite=True)``."""
+    return get_config()["assume_finite"] or all_finite(array)
+
+
+def plain_float_matrix(X, n_features):
+    """Whether ``X`` passes every check of ``validate_data`` as it is.
+
+    A C-contiguous float32/float64 ndarray with at least one row, the fitted
+    number of features and finite values needs no conversion; anything else
+    goes through ``validate_data``, which converts it or explains the problem.
+    """
+    return (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in FLOAT_DTYPES
+        and X.flags.c_contiguous
+        and X.shape[0] > 0
+        and X.shape[1] == n_features
+        and is_finite(X)
+    )
+
+
+def plain_sample_weight(sample_weight, n_samples):
+    """Whether ``sample_weight`` is a finite, non-negative float vector."""
+    return (
+        type(sample_weight) is np.ndarray
+        and sample_weight.ndim == 1
+        and sample_weight.shape[0] == n_samples
+        and sample_weight.dtype in FLOAT_DTYPES
+        and is_finite(sample_weight)
+        and sample_weight.min() >= 0
+        and sample_weight.any()
+    )
+
+
+def score_weights(sample_weight, X):
+    """Validate ``score``'s sample weights as ``fit`` validates its own.
+
+    scikit-learn's ``score`` hands the weights to the metric unchecked, and
+    the metrics accept negative weights.
+    """
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+
+
+def comparable_labels(y_dtype, classes_dtype):
+    """Whether labels of these dtypes compare as ``LabelBinarizer`` compares them."""
+    kinds = y_dtype.kind + classes_dtype.kind
+    return all(kind in "biuf" for kind in kinds) or kinds in ("UU", "SS")
