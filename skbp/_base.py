@@ -15,7 +15,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
@@ -34,22 +33,18 @@ from ._guards import (
     raw_output_may_overflow,
     unchanged_on_error,
 )
+from ._held_out import HeldOutValidationMixin
 from ._lbfgs import fit_lbfgs
 from ._losses import get_output_layer
 from ._network import Network, hidden_activations_from_views, predict_raw_from_views
 from ._optimizers import SGD, Adam
+from ._parameter_views import ParameterViewsMixin
 from ._random import MemoizedFirstShuffle
 from ._schedules import Constant, make_schedule
-from ._training import (
-    Progress,
-    StochasticSettings,
-    TrainingData,
-    fit_stochastic,
-)
+from ._training import Progress, StochasticSettings, TrainingData, fit_stochastic
 from ._validation import (
     all_finite,
     hidden_layer_sizes_tuple,
-    is_same_view,
     param_names,
     plain_float_matrix,
     plain_sample_weight,
@@ -58,7 +53,9 @@ from ._validation import (
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
-class _BaseBackprop(CallbackSupportMixin, BaseEstimator):
+class _BaseBackprop(
+    HeldOutValidationMixin, ParameterViewsMixin, CallbackSupportMixin, BaseEstimator
+):
     """Shared machinery of the classifier and the regressor."""
 
     _parameter_constraints: dict = {
@@ -146,23 +143,6 @@ class _BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 X, y, sample_weight, incremental=False, validation_set=validation_set
             )
         return self
-
-    def _given_validation_set(self, X_val, y_val, sample_weight_val, *, stream=False):
-        """Check that a validation set comes whole and is used; return it or None."""
-        if X_val is None and y_val is None:
-            if sample_weight_val is not None:
-                raise ValueError("sample_weight_val is provided, but X_val is not.")
-            return None
-        if y_val is None or X_val is None:
-            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
-            raise ValueError(f"{given} is provided, but {missing} was not provided.")
-        if not stream and (not self.early_stopping or self.solver == "lbfgs"):
-            raise ValueError(
-                "X_val and y_val are used for early stopping: pass them with "
-                "early_stopping=True and solver='sgd' or 'adam' (got "
-                f"early_stopping={self.early_stopping!r}, solver={self.solver!r})."
-            )
-        return X_val, y_val, sample_weight_val
 
     def _validate_params_if_changed(self):
         """Validate the parameters unless they are the objects last validated.
@@ -287,49 +267,6 @@ class _BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 "and output units). Keep hidden_layer_sizes, the features and "
                 "the targets as they were, or set warm_start=False to refit."
             )
-
-    def _packed_parameters(self, network, dtype):
-        """Return the live flat vector, repacked if ``coefs_`` were replaced."""
-        theta = self._theta
-        views = [*self.coefs_, *self.intercepts_]
-        if theta.dtype == dtype and self._views_are_published(views):
-            return theta
-        live_coefs, live_intercepts = network.views(theta)
-        expected = [*live_coefs, *live_intercepts]
-        is_live = len(views) == len(expected) and all(
-            is_same_view(v, e) for v, e in zip(views, expected, strict=True)
-        )
-        if is_live and theta.dtype == dtype:
-            return theta
-        shapes_ok = len(views) == len(expected) and all(
-            np.shape(v) == e.shape for v, e in zip(views, expected, strict=True)
-        )
-        if not shapes_ok:
-            raise ValueError(
-                "coefs_ and intercepts_ do not match the fitted architecture "
-                f"{list(network.layer_units)}; set warm_start=False to refit."
-            )
-        return network.pack(self.coefs_, self.intercepts_, dtype)
-
-    def _publish_parameters(self):
-        network = self._network
-        self.coefs_, self.intercepts_ = network.views(self._theta)
-        self._published_views = (*self.coefs_, *self.intercepts_)
-        self.n_layers_ = network.n_layers
-        self.n_outputs_ = network.layer_units[-1]
-        self.out_activation_ = network.output.link_name
-
-    def _views_are_published(self, views):
-        """Whether ``views`` are the very arrays the last fit published.
-
-        An identity test, cheap enough for every ``partial_fit`` call; views
-        that were replaced (or rebuilt by unpickling) take the full test in
-        :meth:`_packed_parameters`.
-        """
-        published = self.__dict__.get("_published_views", ())
-        return len(views) == len(published) and all(
-            view is old for view, old in zip(views, published, strict=True)
-        )
 
     def _check_not_diverged(self, X):
         """Raise if training left non-finite weights, loss or outputs.
@@ -459,83 +396,6 @@ class _BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 stacklevel=2,
             )
         return int(np.clip(self.batch_size, 1, n_samples))
-
-    def _split_validation(self, data, random_state):
-        """Hold out ``validation_fraction`` of the rows, as scikit-learn does."""
-        # As scikit-learn's MLP: stratify on the boolean label encoding, and only
-        # for a single output (binary targets), so the same random state gives
-        # the same split.
-        stratify = None
-        if self._stratify_validation() and data.y.shape[1] == 1:
-            stratify = data.y.astype(bool)
-        arrays = [data.X, data.y]
-        if data.sample_weight is not None:
-            arrays.append(data.sample_weight)
-        parts = train_test_split(
-            *arrays,
-            random_state=random_state,
-            test_size=self.validation_fraction,
-            stratify=stratify,
-        )
-        X_train, X_val, y_train, y_val = parts[:4]
-        sw_train, sw_val = parts[4:] if len(parts) > 4 else (None, None)
-        if X_val.shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        for part, weights in (("training", sw_train), ("validation", sw_val)):
-            if weights is not None and not weights.any():
-                raise ValueError(
-                    f"The {part} part of the early-stopping split has sample "
-                    "weights that are all zero. Use a different random_state or "
-                    "validation_fraction, or give more samples non-zero weights."
-                )
-        if sp.issparse(X_train):
-            X_train = X_train.tocsr()
-        train = TrainingData(X_train, np.ascontiguousarray(y_train), sw_train)
-        return train, self._validation_scorer(X_val, y_val, sw_val)
-
-    def _validated_validation_set(self, X_val, y_val, sample_weight_val, dtype):
-        """Validate a given validation set against the training data's shape."""
-        X_val, y_val = validate_data(
-            self,
-            X_val,
-            y_val,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=dtype,
-            reset=False,
-            **self._y_validation_options(),
-        )
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = column_or_1d(y_val, warn=True)
-        if sample_weight_val is not None:
-            sample_weight_val = _check_sample_weight(
-                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
-            )
-        y_val_encoded = self._encode_targets(
-            y_val, first_pass=False, incremental=True, dtype=dtype
-        )
-        return X_val, y_val_encoded, sample_weight_val
-
-    def _validation_scorer(self, X_val, y_val_encoded, sample_weight):
-        y_val = self._decode_validation_targets(y_val_encoded)
-
-        def score_and_loss(theta):
-            network = self._network
-            coefs, intercepts = network.views(theta)
-            raw = predict_raw_from_views(network.hidden, coefs, intercepts, X_val)
-            if not np.isfinite(raw).all():
-                return np.nan, np.nan
-            prediction = network.output.link(raw, out=np.empty_like(raw))
-            # The data term of the objective, without the L2 penalty.
-            loss = network.output.loss(y_val_encoded, raw, prediction, sample_weight)
-            y_pred = self._predict_from_raw(raw)
-            score = self._score_function(y_val, y_pred, sample_weight=sample_weight)
-            return score, loss
-
-        return score_and_loss
 
     def _publish_progress(self, progress):
         self.n_iter_ = progress.n_iter
@@ -670,32 +530,6 @@ class _BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _output(self, raw):
         """Apply the output link to ``raw`` (a fresh array)."""
         return self._network.output.link(raw, out=raw)
-
-    # ------------------------------------------------------------ pickling
-
-    def __getstate__(self):
-        # object.__getstate__ may return the live __dict__: copy before editing.
-        state = dict(super().__getstate__())
-        if "_theta" in state and "coefs_" in state:
-            # Views do not survive pickling: store the flat vector only and
-            # rebuild the views on unpickling.
-            state["_theta"] = self._packed_parameters(self._network, self._theta.dtype)
-            del state["coefs_"], state["intercepts_"]
-        # Caches (scratch buffers, view and validation records) are not model
-        # state; they are rebuilt on demand.
-        for cache in (
-            "_workspace",
-            "_published_views",
-            "_validated_params",
-            "_shuffle_memo",
-        ):
-            state.pop(cache, None)
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if "_theta" in state and "_network" in state and "coefs_" not in state:
-            self.coefs_, self.intercepts_ = self._network.views(self._theta)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

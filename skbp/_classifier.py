@@ -12,16 +12,9 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from ._base import _BaseBackprop
 from ._docstrings import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
-from ._guards import (
-    inside_unit_interval,
-    quiet_floats,
-    unchanged_on_error,
-)
+from ._guards import inside_unit_interval, quiet_floats, unchanged_on_error
 from ._losses import LINKS, log_logistic, log_softmax
-from ._validation import (
-    comparable_labels,
-    score_weights,
-)
+from ._validation import comparable_labels, score_weights
 
 
 class BackpropClassifier(ClassifierMixin, _BaseBackprop):

@@ -8,15 +8,8 @@ from sklearn.utils.metaestimators import available_if
 
 from ._base import _BaseBackprop
 from ._docstrings import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
-from ._guards import (
-    finite_raw,
-    quiet_floats,
-    unchanged_on_error,
-)
-from ._validation import (
-    is_finite,
-    score_weights,
-)
+from ._guards import finite_raw, quiet_floats, unchanged_on_error
+from ._validation import is_finite, score_weights
 
 
 class BackpropRegressor(RegressorMixin, _BaseBackprop):

@@ -10,9 +10,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn import get_config
-from sklearn.utils.validation import (
-    _check_sample_weight,
-)
+from sklearn.utils.validation import _check_sample_weight
 
 
 def is_same_view(candidate, view):

@@ -1,0 +1,111 @@
+"""Held-out validation sets for early stopping: given, split off, scored."""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
+
+from ._network import predict_raw_from_views
+from ._training import TrainingData
+
+
+class HeldOutValidationMixin:
+    """Early stopping's validation set: check a given one, or split one off.
+
+    The estimator supplies ``_encode_targets``, ``_decode_validation_targets``,
+    ``_predict_from_raw``, ``_score_function`` and ``_stratify_validation``.
+    """
+
+    def _given_validation_set(self, X_val, y_val, sample_weight_val, *, stream=False):
+        """Check that a validation set comes whole and is used; return it or None."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val is provided, but X_val is not.")
+            return None
+        if y_val is None or X_val is None:
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(f"{given} is provided, but {missing} was not provided.")
+        if not stream and (not self.early_stopping or self.solver == "lbfgs"):
+            raise ValueError(
+                "X_val and y_val are used for early stopping: pass them with "
+                "early_stopping=True and solver='sgd' or 'adam' (got "
+                f"early_stopping={self.early_stopping!r}, solver={self.solver!r})."
+            )
+        return X_val, y_val, sample_weight_val
+
+    def _split_validation(self, data, random_state):
+        """Hold out ``validation_fraction`` of the rows, as scikit-learn does."""
+        # As scikit-learn's MLP: stratify on the boolean label encoding, and only
+        # for a single output (binary targets), so the same random state gives
+        # the same split.
+        stratify = None
+        if self._stratify_validation() and data.y.shape[1] == 1:
+            stratify = data.y.astype(bool)
+        arrays = [data.X, data.y]
+        if data.sample_weight is not None:
+            arrays.append(data.sample_weight)
+        parts = train_test_split(
+            *arrays,
+            random_state=random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        X_train, X_val, y_train, y_val = parts[:4]
+        sw_train, sw_val = parts[4:] if len(parts) > 4 else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        for part, weights in (("training", sw_train), ("validation", sw_val)):
+            if weights is not None and not weights.any():
+                raise ValueError(
+                    f"The {part} part of the early-stopping split has sample "
+                    "weights that are all zero. Use a different random_state or "
+                    "validation_fraction, or give more samples non-zero weights."
+                )
+        if sp.issparse(X_train):
+            X_train = X_train.tocsr()
+        train = TrainingData(X_train, np.ascontiguousarray(y_train), sw_train)
+        return train, self._validation_scorer(X_val, y_val, sw_val)
+
+    def _validated_validation_set(self, X_val, y_val, sample_weight_val, dtype):
+        """Validate a given validation set against the training data's shape."""
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=dtype,
+            reset=False,
+            **self._y_validation_options(),
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
+            )
+        y_val_encoded = self._encode_targets(
+            y_val, first_pass=False, incremental=True, dtype=dtype
+        )
+        return X_val, y_val_encoded, sample_weight_val
+
+    def _validation_scorer(self, X_val, y_val_encoded, sample_weight):
+        y_val = self._decode_validation_targets(y_val_encoded)
+
+        def score_and_loss(theta):
+            network = self._network
+            coefs, intercepts = network.views(theta)
+            raw = predict_raw_from_views(network.hidden, coefs, intercepts, X_val)
+            if not np.isfinite(raw).all():
+                return np.nan, np.nan
+            prediction = network.output.link(raw, out=np.empty_like(raw))
+            # The data term of the objective, without the L2 penalty.
+            loss = network.output.loss(y_val_encoded, raw, prediction, sample_weight)
+            y_pred = self._predict_from_raw(raw)
+            score = self._score_function(y_val, y_pred, sample_weight=sample_weight)
+            return score, loss
+
+        return score_and_loss
