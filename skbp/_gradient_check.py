@@ -1,7 +1,16 @@
 """Finite-difference check of backpropagation at a fitted estimator's weights."""
 
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import is_regressor
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._network import Workspace, loss_and_grad
 
@@ -24,6 +33,96 @@ def _central_differences(objective, theta, indices, epsilon):
     return numeric
 
 
+def _check_estimator(estimator):
+    # The check reads the network skbp builds at fit; scikit-learn's MLP has none.
+    if not hasattr(estimator, "_encode_targets"):
+        raise ValueError(
+            "estimator must be a BackpropClassifier or BackpropRegressor, got "
+            f"{type(estimator).__name__}."
+        )
+    check_is_fitted(estimator)
+
+
+def _check_not_bool(epsilon, max_params):
+    # bool is an Integral and a Real, so the Interval constraints let it through.
+    if isinstance(epsilon, bool):
+        raise ValueError(f"epsilon must be a positive finite float, got {epsilon}.")
+    if isinstance(max_params, bool):
+        raise ValueError(f"max_params must be an int >= 1, got {max_params}.")
+
+
+def _validated_targets(estimator, y, n_samples):
+    """Return ``y`` encoded as the network's outputs, as ``fit`` checks it."""
+    y = check_array(
+        y,
+        ensure_2d=False,
+        dtype="numeric" if is_regressor(estimator) else None,
+        input_name="y",
+    )
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"y has {y.shape[0]} samples, but X has {n_samples}; expected one "
+            "target row per row of X."
+        )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    y_encoded = estimator._encode_targets(
+        y, first_pass=False, incremental=True, dtype=np.float64
+    )
+    n_outputs = estimator._network.layer_units[-1]
+    if y_encoded.shape[1] != n_outputs:
+        # Else the loss broadcasts y against the outputs and is silently wrong.
+        raise ValueError(
+            f"y gives {y_encoded.shape[1]} network outputs, but the fitted "
+            f"{type(estimator).__name__} expects {n_outputs}: y must have the "
+            "shape it was fitted with."
+        )
+    return y_encoded
+
+
+def _validated_sample_weight(sample_weight, X):
+    if sample_weight is None:
+        return None
+    sample_weight = _check_sample_weight(
+        sample_weight,
+        X,
+        dtype=np.float64,
+        ensure_non_negative=True,
+        allow_all_zero_weights=True,
+    )
+    # A scalar weight skips check_array's finiteness check.
+    if not np.isfinite(sample_weight).all():
+        raise ValueError(
+            f"sample_weight must be finite, got {sample_weight[0]} for every sample."
+        )
+    if not sample_weight.any():
+        raise ValueError(
+            "sample_weight is zero for every sample, which makes the weighted "
+            "mean loss 0/0; expected at least one positive weight."
+        )
+    return sample_weight
+
+
+def _generator(random_state):
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            "random_state must be a seed or generator that "
+            f"numpy.random.default_rng accepts, got {random_state!r}."
+        ) from error
+
+
+@validate_params(
+    {
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "sample_weight": ["array-like", Real, None],
+        "epsilon": [Interval(Real, 0, np.inf, closed="neither")],
+        "max_params": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def check_gradients(
     estimator,
     X,
@@ -51,15 +150,16 @@ def check_gradients(
         Inputs at which to evaluate the objective.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Targets; for a classifier, labels among ``estimator.classes_``.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Sample weights of the objective.
+    sample_weight : array-like of shape (n_samples,) or float, default=None
+        Non-negative, finite sample weights of the objective, not all zero; a
+        float weighs every sample alike.
     epsilon : float, default=1e-6
-        Finite-difference step.
+        Finite-difference step, positive and finite.
     max_params : int, default=500
-        Check at most this many coordinates, drawn at random without
+        Check at most this many coordinates (at least 1), drawn at random without
         replacement when the network has more parameters.
-    random_state : int, default=0
-        Seed of that draw.
+    random_state : int, Generator or None, default=0
+        Seed of that draw: anything :func:`numpy.random.default_rng` takes.
 
     Returns
     -------
@@ -71,6 +171,20 @@ def check_gradients(
         against their own round-off. Values around 1e-6 or below mean the
         two agree; a wrong derivative gives errors of order one.
 
+    Raises
+    ------
+    ValueError
+        If ``estimator`` is not a BackpropClassifier or BackpropRegressor, or
+        is not fitted (``NotFittedError``); if ``X`` does not match the
+        features it was fitted on; if ``y`` has another number of rows than
+        ``X``, non-finite values, labels outside ``estimator.classes_`` or
+        another number of outputs than the network; if ``sample_weight`` has
+        the wrong shape, non-finite or negative values, or is zero for every
+        sample; if ``epsilon`` is not a positive finite float, ``max_params``
+        not an int of at least 1, or ``random_state`` not accepted by
+        :func:`numpy.random.default_rng`. Nothing is computed before every
+        argument has been checked.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -81,15 +195,14 @@ def check_gradients(
     >>> check_gradients(clf, X, y) < 1e-4
     True
     """
-    check_is_fitted(estimator)
+    _check_not_bool(epsilon, max_params)
+    _check_estimator(estimator)
     X = validate_data(
         estimator, X, accept_sparse=["csr"], dtype=np.float64, reset=False
     )
-    y_encoded = estimator._encode_targets(
-        np.asarray(y), first_pass=False, incremental=True, dtype=np.float64
-    )
-    if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    y_encoded = _validated_targets(estimator, y, X.shape[0])
+    sample_weight = _validated_sample_weight(sample_weight, X)
+    rng = _generator(random_state)
     network = estimator._network
     theta = network.pack(estimator.coefs_, estimator.intercepts_, np.float64)
 
@@ -108,7 +221,6 @@ def check_gradients(
 
     # The workspace's gradient buffer is overwritten by every evaluation.
     analytic = objective(theta)[1].copy()
-    rng = np.random.default_rng(random_state)
     indices = np.arange(theta.size)
     if theta.size > max_params:
         indices = rng.choice(theta.size, size=max_params, replace=False)

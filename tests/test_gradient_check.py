@@ -5,7 +5,9 @@ correctly backpropagated networks of several activations and losses, with
 and without sample weights; (b) leave the estimator exactly as it was; (c)
 report a large error when the backpropagated gradient is wrong, which is
 simulated by swapping a deliberately wrong derivative into a fitted
-estimator's network; and (d) refuse an unfitted estimator.
+estimator's network; and (d) refuse an unfitted estimator and every other
+bad argument with a ValueError before any work, leaving the estimator as it
+was.
 """
 
 import dataclasses
@@ -17,6 +19,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.neural_network import MLPClassifier
 
 from skbp import BackpropClassifier, BackpropRegressor, check_gradients
 
@@ -257,3 +260,240 @@ def test_unfitted_estimator_raises(estimator):
     _, X, _ = _data()
     with pytest.raises(NotFittedError):
         check_gradients(clone(estimator), X, np.zeros(len(X)))
+
+
+# ------------------------------------------------------------- bad input
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A fitted regressor, multiclass and multilabel classifier, and data."""
+    rng, X, _ = _data(seed=8)
+    targets = {
+        "regressor": _regression_targets(rng, X, "squared_error", 1).ravel(),
+        "multiclass": _classification_targets(rng, X, "multiclass"),
+        "multilabel": _classification_targets(rng, X, "multilabel"),
+    }
+    models = {}
+    for kind, y in targets.items():
+        estimator = BackpropRegressor if kind == "regressor" else BackpropClassifier
+        model = estimator(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+        models[kind] = (_fit(model, X, y), X, y)
+    return models
+
+
+def _nan_at_3(values):
+    values = np.array(values, dtype=float)
+    values[3] = np.nan
+    return values
+
+
+def _inf_at_3(values):
+    values = np.array(values, dtype=float)
+    values[3] = np.inf
+    return values
+
+
+_N = 40  # rows of _data()
+_SW = np.ones(_N)
+_INVALID = "parameter of check_gradients must be"
+
+# (model, the call's changed arguments given (estimator, X, y), message).
+BAD_INPUTS = {
+    "y-too-short": (
+        "regressor",
+        lambda e, X, y: {"y": y[:-1]},
+        r"y has 39 samples, but X has 40",
+    ),
+    "y-too-long": (
+        "multiclass",
+        lambda e, X, y: {"y": np.r_[y, 0]},
+        r"y has 41 samples, but X has 40",
+    ),
+    "y-scalar": ("regressor", lambda e, X, y: {"y": 1.0}, f"'y' {_INVALID}"),
+    "y-3d": (
+        "regressor",
+        lambda e, X, y: {"y": y.reshape(-1, 1, 1)},
+        "Found array with dim 3",
+    ),
+    "y-nan": ("regressor", lambda e, X, y: {"y": _nan_at_3(y)}, "y contains NaN"),
+    "y-inf": (
+        "regressor",
+        lambda e, X, y: {"y": _inf_at_3(y)},
+        "y contains infinity",
+    ),
+    "y-strings-for-a-regressor": (
+        "regressor",
+        lambda e, X, y: {"y": np.array(["a"] * _N)},
+        "dtype='numeric' is not compatible",
+    ),
+    "y-2-outputs-for-1": (
+        "regressor",
+        lambda e, X, y: {"y": np.column_stack([y, y])},
+        r"y gives 2 network outputs, but .* expects 1",
+    ),
+    "y-1d-for-2-labels": (
+        "multilabel",
+        lambda e, X, y: {"y": y[:, 0]},
+        r"y gives 1 network outputs, but .* expects 2",
+    ),
+    "sample_weight-too-short": (
+        "regressor",
+        lambda e, X, y: {"sample_weight": _SW[:-1]},
+        r"sample_weight.shape == \(39,\), expected \(40,\)",
+    ),
+    "sample_weight-2d": (
+        "regressor",
+        lambda e, X, y: {"sample_weight": _SW[:, np.newaxis]},
+        "Sample weights must be 1D array or scalar",
+    ),
+    "sample_weight-nan": (
+        "regressor",
+        lambda e, X, y: {"sample_weight": _nan_at_3(_SW)},
+        "sample_weight contains NaN",
+    ),
+    "sample_weight-inf": (
+        "multiclass",
+        lambda e, X, y: {"sample_weight": _inf_at_3(_SW)},
+        "sample_weight contains infinity",
+    ),
+    "sample_weight-scalar-nan": (
+        "regressor",
+        lambda e, X, y: {"sample_weight": np.nan},
+        "sample_weight must be finite",
+    ),
+    "sample_weight-scalar-inf": (
+        "regressor",
+        lambda e, X, y: {"sample_weight": np.inf},
+        "sample_weight must be finite",
+    ),
+    "sample_weight-negative": (
+        "regressor",
+        lambda e, X, y: {"sample_weight": np.where(np.arange(_N) == 3, -1.0, 1.0)},
+        "Negative values in data passed to `sample_weight`",
+    ),
+    "sample_weight-all-zero": (
+        "multiclass",
+        lambda e, X, y: {"sample_weight": np.zeros(_N)},
+        "sample_weight is zero for every sample",
+    ),
+    "sample_weight-scalar-zero": (
+        "regressor",
+        lambda e, X, y: {"sample_weight": 0.0},
+        "sample_weight is zero for every sample",
+    ),
+    "sample_weight-string": (
+        "regressor",
+        lambda e, X, y: {"sample_weight": "balanced"},
+        f"'sample_weight' {_INVALID}",
+    ),
+    "epsilon-zero": (
+        "regressor",
+        lambda e, X, y: {"epsilon": 0},
+        f"'epsilon' {_INVALID}",
+    ),
+    "epsilon-negative": (
+        "regressor",
+        lambda e, X, y: {"epsilon": -1e-6},
+        f"'epsilon' {_INVALID}",
+    ),
+    "epsilon-nan": (
+        "regressor",
+        lambda e, X, y: {"epsilon": np.nan},
+        f"'epsilon' {_INVALID}",
+    ),
+    "epsilon-inf": (
+        "regressor",
+        lambda e, X, y: {"epsilon": np.inf},
+        f"'epsilon' {_INVALID}",
+    ),
+    "epsilon-string": (
+        "regressor",
+        lambda e, X, y: {"epsilon": "1e-6"},
+        f"'epsilon' {_INVALID}",
+    ),
+    "epsilon-bool": (
+        "regressor",
+        lambda e, X, y: {"epsilon": True},
+        "epsilon must be a positive finite float, got True",
+    ),
+    "max_params-zero": (
+        "regressor",
+        lambda e, X, y: {"max_params": 0},
+        f"'max_params' {_INVALID}",
+    ),
+    "max_params-float": (
+        "regressor",
+        lambda e, X, y: {"max_params": 1.5},
+        f"'max_params' {_INVALID}",
+    ),
+    "max_params-bool": (
+        "regressor",
+        lambda e, X, y: {"max_params": True},
+        "max_params must be an int >= 1, got True",
+    ),
+    "random_state-negative": (
+        "regressor",
+        lambda e, X, y: {"random_state": -1},
+        "random_state must be a seed or generator that",
+    ),
+    "random_state-string": (
+        "regressor",
+        lambda e, X, y: {"random_state": "seed"},
+        "random_state must be a seed or generator that",
+    ),
+    "estimator-from-scikit-learn": (
+        "multiclass",
+        lambda e, X, y: {
+            "estimator": _fit(
+                MLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0),
+                X,
+                y,
+            )
+        },
+        "estimator must be a BackpropClassifier or BackpropRegressor, got "
+        "MLPClassifier",
+    ),
+    "estimator-not-an-estimator": (
+        "regressor",
+        lambda e, X, y: {"estimator": "model"},
+        "estimator must be a BackpropClassifier or BackpropRegressor, got str",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "match"), BAD_INPUTS.values(), ids=BAD_INPUTS
+)
+def test_bad_input_is_refused_and_the_estimator_left_alone(fitted, kind, change, match):
+    estimator, X, y = fitted[kind]
+    arguments = {"estimator": estimator, "X": X, "y": y}
+    arguments.update(change(estimator, X, y))
+    before = pickle.dumps(estimator)
+    with pytest.raises(ValueError, match=match):
+        check_gradients(**arguments)
+    assert pickle.dumps(estimator) == before
+
+
+def test_unknown_classes_are_refused_with_the_fit_message(fitted):
+    estimator, X, y = fitted["multiclass"]
+    with pytest.raises(ValueError, match="`y` has classes not in `self.classes_`"):
+        check_gradients(estimator, X, np.where(np.arange(_N) == 3, 7, y))
+
+
+def test_scalar_sample_weight_is_a_constant_weight(fitted):
+    estimator, X, y = fitted["regressor"]
+    weighted = check_gradients(estimator, X, y, sample_weight=2.5)
+    assert weighted == check_gradients(estimator, X, y, sample_weight=np.full(_N, 2.5))
+    assert weighted < AGREES
+
+
+@pytest.mark.parametrize(
+    "random_state",
+    [None, 3, np.random.default_rng(3), np.random.SeedSequence(3), [1, 2]],
+    ids=["None", "int", "Generator", "SeedSequence", "list"],
+)
+def test_random_state_takes_what_default_rng_takes(fitted, random_state):
+    estimator, X, y = fitted["multiclass"]
+    error = check_gradients(estimator, X, y, max_params=5, random_state=random_state)
+    assert error < AGREES
