@@ -10,6 +10,12 @@ from sklearn.base import (
     clone,
 )
 from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -91,7 +97,14 @@ class HiddenLayerEmbedding(
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets of the network.
         **fit_params : dict
-            Passed to the network's ``fit`` (e.g. ``sample_weight``).
+            Parameters of the network's ``fit`` (e.g. ``sample_weight``),
+            ignored if ``prefit=True``:
+
+            - with ``enable_metadata_routing=False`` (the default), passed
+              straight to it;
+            - with ``enable_metadata_routing=True``, routed to it as it
+              requests them (``estimator.set_fit_request``). See
+              scikit-learn's Metadata Routing User Guide.
 
         Returns
         -------
@@ -102,7 +115,9 @@ class HiddenLayerEmbedding(
             check_is_fitted(self.estimator)
             estimator = self.estimator
         else:
-            estimator = clone(self.estimator).fit(X, y, **fit_params)
+            estimator = clone(self.estimator).fit(
+                X, y, **self._network_fit_params(fit_params)
+            )
         n_layers = estimator._layers_up_to(self.layer)  # raises if none
         self.estimator_ = estimator
         self.n_features_in_ = estimator.n_features_in_
@@ -110,6 +125,30 @@ class HiddenLayerEmbedding(
             self.feature_names_in_ = estimator.feature_names_in_
         self._n_features_out = estimator.coefs_[n_layers - 1].shape[1]
         return self
+
+    def _network_fit_params(self, fit_params):
+        if not _routing_enabled():
+            # TODO(SLEP6): drop when scikit-learn can no longer disable routing.
+            return fit_params
+        # Raises on metadata the network has not requested or refused.
+        return process_routing(self, "fit", **fit_params).estimator.fit
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        ``fit``'s parameters go to the network's ``fit``; see scikit-learn's
+        Metadata Routing User Guide.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating routing information.
+        """
+        return MetadataRouter(owner=self).add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
 
     def transform(self, X):
         """Return the activations of the chosen hidden layer.

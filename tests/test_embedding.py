@@ -2,7 +2,9 @@
 
 The reference is the forward pass written out in NumPy from ``coefs_`` and
 ``intercepts_``; the transformer must return what the fitted network's
-method returns, in a Pipeline as on its own.
+method returns, in a Pipeline as on its own. Fit parameters reach the network
+as scikit-learn's meta-estimators pass them: straight through, or under
+metadata routing as the network requests them.
 """
 
 import warnings
@@ -10,10 +12,16 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.base import clone
+from sklearn.exceptions import (
+    ConvergenceWarning,
+    NotFittedError,
+    UnsetMetadataPassedError,
+)
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 
 from skbp import BackpropClassifier, BackpropRegressor, HiddenLayerEmbedding
 
@@ -120,3 +128,89 @@ def test_fit_params_reach_the_network():
         hidden_layer_sizes=(5,), solver="lbfgs", random_state=0
     ).fit(X, y, sample_weight=weights)
     assert_array_equal(embedding.transform(X), direct.hidden_activations(X))
+
+
+# ------------------------------------------------------- metadata routing
+
+
+def _small_network():
+    # Deterministic (L-BFGS, fixed seed) and fast (a few iterations).
+    return BackpropClassifier(
+        hidden_layer_sizes=(4,), solver="lbfgs", max_iter=15, random_state=0
+    )
+
+
+def _weights(n_samples):
+    return np.random.default_rng(1).uniform(0.1, 3.0, size=n_samples)
+
+
+def _quiet_fit(model, X, y, **fit_params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y, **fit_params)
+
+
+def _embedding_pipeline(network):
+    return Pipeline(
+        [
+            ("emb", HiddenLayerEmbedding(network)),
+            ("lr", LogisticRegression().set_fit_request(sample_weight=False)),
+        ]
+    )
+
+
+def test_routed_sample_weight_reaches_the_network():
+    X, y = _data()
+    weights = _weights(len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        network = _small_network().set_fit_request(sample_weight=True)
+        pipeline = _quiet_fit(_embedding_pipeline(network), X, y, sample_weight=weights)
+        direct = _quiet_fit(clone(network), X, y, sample_weight=weights)
+        unweighted = _quiet_fit(clone(network), X, y)
+    embedded = pipeline.named_steps["emb"].estimator_
+    for coef, expected in zip(embedded.coefs_, direct.coefs_, strict=True):
+        assert_array_equal(coef, expected)
+    assert not np.allclose(embedded.coefs_[0], unweighted.coefs_[0])
+
+
+def test_routed_sample_weight_reaches_the_network_without_a_pipeline():
+    X, y = _data()
+    weights = _weights(len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        network = _small_network().set_fit_request(sample_weight=True)
+        embedding = _quiet_fit(
+            HiddenLayerEmbedding(network), X, y, sample_weight=weights
+        )
+        direct = _quiet_fit(clone(network), X, y, sample_weight=weights)
+    assert_array_equal(embedding.estimator_.coefs_[0], direct.coefs_[0])
+
+
+def test_unrequested_sample_weight_is_a_routing_error():
+    X, y = _data()
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipeline = _embedding_pipeline(_small_network())
+        with pytest.raises(
+            UnsetMetadataPassedError, match=r"sample_weight.*BackpropClassifier\.fit"
+        ):
+            pipeline.fit(X, y, sample_weight=_weights(len(y)))
+
+
+def test_unrequested_sample_weight_is_a_routing_error_without_a_pipeline():
+    X, y = _data()
+    with sklearn.config_context(enable_metadata_routing=True):
+        embedding = HiddenLayerEmbedding(_small_network())
+        with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
+            embedding.fit(X, y, sample_weight=_weights(len(y)))
+
+
+def test_without_routing_fit_params_still_pass_straight_through():
+    X, y = _data()
+    weights = _weights(len(y))
+    pipeline = Pipeline(
+        [("emb", HiddenLayerEmbedding(_small_network())), ("lr", LogisticRegression())]
+    )
+    with sklearn.config_context(enable_metadata_routing=False):
+        _quiet_fit(pipeline, X, y, emb__sample_weight=weights)
+    direct = _quiet_fit(_small_network(), X, y, sample_weight=weights)
+    embedded = pipeline.named_steps["emb"].estimator_
+    assert_array_equal(embedded.coefs_[0], direct.coefs_[0])
