@@ -15,10 +15,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
-from sklearn.utils import check_random_state
+from sklearn.callback._callback_support import callback_management_context
+from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -27,7 +27,7 @@ from sklearn.utils.validation import (
 from ._activations import ACTIVATIONS
 from ._callbacks import CallbackTasks
 from ._guards import (
-    DIVERGENCE_PROBE_ROWS,
+    DIVERGED_MESSAGE,
     finite_raw,
     quiet_floats,
     raw_output_may_overflow,
@@ -44,6 +44,8 @@ from ._schedules import Constant, make_schedule
 from ._training import Progress, StochasticSettings, TrainingData, fit_stochastic
 from ._validation import (
     all_finite,
+    check_parameter_memory,
+    checked_sample_weight,
     hidden_layer_sizes_tuple,
     param_names,
     plain_float_matrix,
@@ -51,6 +53,7 @@ from ._validation import (
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+_DIVERGENCE_CHECK_ROWS = 4096
 
 
 class _BaseBackprop(
@@ -183,6 +186,12 @@ class _BaseBackprop(
         return self.solver in _STOCHASTIC_SOLVERS
 
     def _fit(self, X, y, sample_weight, incremental, validation_set=None):
+        """Validate, set up the network, train, and publish the parameters.
+
+        Every check comes before the first random draw and the first
+        allocation of parameters; :func:`unchanged_on_error` around the
+        public methods undoes the rest if training fails.
+        """
         hidden_sizes = hidden_layer_sizes_tuple(self.hidden_layer_sizes)
         if incremental and self.early_stopping:
             raise ValueError(
@@ -192,40 +201,59 @@ class _BaseBackprop(
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
+        data = self._training_data(X, y, sample_weight, first_pass, incremental)
+        network = self._network_for(data, hidden_sizes)
+        if validation_set is not None:
+            validation_set = self._validated_validation_set(
+                *validation_set, data.X.dtype, data.y.shape[1]
+            )
+        if incremental and not first_pass:
+            random_state = self._stream_random_state()
+        else:
+            random_state = check_random_state(self.random_state)
+        self._set_up_parameters(network, random_state, data.X.dtype, first_pass)
+        # Tears the callbacks down whether training succeeds or fails, so
+        # that none keeps the estimator (or its pickle) holding its context.
+        with callback_management_context(self):
+            tasks = self._callback_tasks(X, y, incremental)
+            if self.solver == "lbfgs":
+                self._run_lbfgs(data, tasks)
+            else:
+                self._run_stochastic(
+                    data, random_state, incremental, validation_set, tasks=tasks
+                )
+            self._check_not_diverged(data.X, self._loss_that_must_be_finite())
+            if tasks is not None:
+                tasks.finish(self._theta)
+        self._publish_parameters()
+
+    def _training_data(self, X, y, sample_weight, first_pass, incremental):
+        """Validated training rows, class weights folded into the sample weights."""
         X, y_encoded, sample_weight = self._validate_training_data(
             X, y, sample_weight, first_pass=first_pass, incremental=incremental
         )
         sample_weight = self._weighted_by_class(
             y_encoded, sample_weight, X.dtype, incremental=incremental
         )
-        network = self._build_network(X.shape[1], hidden_sizes, y_encoded.shape[1])
+        return TrainingData(X, y_encoded, sample_weight)
+
+    def _network_for(self, data, hidden_sizes):
+        """The network for this data; the fitted one if it is the same."""
+        network = self._build_network(data.X.shape[1], hidden_sizes, data.y.shape[1])
         if network == getattr(self, "_network", None):
-            network = self._network  # keeps its cached layout
-        if incremental and not first_pass:
-            random_state = self._stream_random_state()
-        else:
-            random_state = check_random_state(self.random_state)
+            return self._network  # keeps its cached layout
+        check_parameter_memory(network, self.hidden_layer_sizes, data.X.dtype)
+        return network
+
+    def _set_up_parameters(self, network, random_state, dtype, first_pass):
+        """Draw fresh parameters, or take up the fitted ones to train on."""
         if first_pass:
-            self._theta = network.init_parameters(random_state, X.dtype)
+            self._theta = network.init_parameters(random_state, dtype)
             self._progress = None
         else:
             self._check_same_architecture(network)
-            self._theta = self._packed_parameters(network, X.dtype)
+            self._theta = self._packed_parameters(network, dtype)
         self._network = network
-        data = TrainingData(X, y_encoded, sample_weight)
-        if validation_set is not None:
-            validation_set = self._validated_validation_set(*validation_set, X.dtype)
-        tasks = self._callback_tasks(X, y, incremental)
-        if self.solver == "lbfgs":
-            self._run_lbfgs(data, tasks)
-        else:
-            self._run_stochastic(
-                data, random_state, incremental, validation_set, tasks=tasks
-            )
-        self._check_not_diverged(X)
-        if tasks is not None:
-            tasks.finish(self._theta)
-        self._publish_parameters()
 
     def _callback_tasks(self, X, y, incremental):
         """Callback reporting for this call, or None without callbacks."""
@@ -268,29 +296,40 @@ class _BaseBackprop(
                 "the targets as they were, or set warm_start=False to refit."
             )
 
-    def _check_not_diverged(self, X):
+    def _loss_that_must_be_finite(self):
+        """``loss_``, or None after a divergence that early stopping survived."""
+        progress = self.__dict__.get("_progress")
+        survived = (
+            self.solver in _STOCHASTIC_SOLVERS
+            and progress is not None
+            and progress.diverged
+            and math.isfinite(progress.best_validation_score)
+        )
+        return None if survived else self.loss_
+
+    def _check_not_diverged(self, X, loss):
         """Raise if training left non-finite weights, loss or outputs.
 
         Weights can stay finite yet grow so large that the next forward pass
-        over data like the training data overflows (inf - inf is NaN).  Where
-        a bound from the largest weight and input allows that, the outputs on
-        the first rows of ``X`` are checked too.
+        over the training data overflows (inf - inf is NaN).  Where a bound
+        from the largest weight and input allows that, the outputs on every
+        row of ``X`` are checked, so that a fit that returns predicts finite
+        values on its training data.  ``loss`` is None where the loss need
+        not be finite (the best weights were restored after divergence).
         """
-        loss_is_finite = self.loss_ is None or math.isfinite(self.loss_)
-        if loss_is_finite and all_finite(self._theta):
-            if not raw_output_may_overflow(self._network, self._theta, X):
-                return
-            coefs, intercepts = self._network.views(self._theta)
+        loss_is_finite = loss is None or math.isfinite(loss)
+        if not (loss_is_finite and all_finite(self._theta)):
+            raise ValueError(DIVERGED_MESSAGE)
+        if not raw_output_may_overflow(self._network, self._theta, X):
+            return
+        coefs, intercepts = self._network.views(self._theta)
+        # In chunks, so the check needs no more memory than a predict call.
+        for rows in gen_batches(X.shape[0], _DIVERGENCE_CHECK_ROWS):
             raw = predict_raw_from_views(
-                self._network.hidden, coefs, intercepts, X[:DIVERGENCE_PROBE_ROWS]
+                self._network.hidden, coefs, intercepts, X[rows]
             )
-            if all_finite(raw):
-                return
-        raise ValueError(
-            "Training diverged: the solver produced non-finite parameter weights, "
-            "loss or outputs. Try a smaller learning_rate_init, a larger alpha, "
-            "or scale the input data (for example with StandardScaler)."
-        )
+            if not all_finite(raw):
+                raise ValueError(DIVERGED_MESSAGE)
 
     # ------------------------------------------------------------ solvers
 
@@ -415,22 +454,23 @@ class _BaseBackprop(
             plain = self._plain_training_data(X, y, sample_weight)
             if plain is not None:
                 return plain
+        # Later calls keep the model's dtype, as scikit-learn's MLP does: a
+        # float32 batch must not turn a float64 model (and the coefs_ views a
+        # user holds) into a new float32 one.
+        dtype = (np.float64, np.float32) if first_pass else self._theta.dtype
         X, y = validate_data(
             self,
             X,
             y,
             accept_sparse=["csr", "csc"],
             multi_output=True,
-            dtype=(np.float64, np.float32),
+            dtype=dtype,
             reset=first_pass,
             **self._y_validation_options(),
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
+        sample_weight = checked_sample_weight(sample_weight, X, X.dtype)
         y_encoded = self._encode_targets(y, first_pass, incremental, X.dtype)
         if sp.issparse(X):
             X = X.tocsr()
@@ -445,8 +485,10 @@ class _BaseBackprop(
         None for anything else, which then takes the full validation (and its
         error messages).
         """
-        if hasattr(self, "feature_names_in_") or not plain_float_matrix(
-            X, self.n_features_in_
+        if (
+            hasattr(self, "feature_names_in_")
+            or not plain_float_matrix(X, self.n_features_in_)
+            or X.dtype != self._theta.dtype
         ):
             return None
         if sample_weight is not None:

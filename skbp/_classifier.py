@@ -1,5 +1,8 @@
 """BackpropClassifier: label encoding, class weights, probabilities."""
 
+import math
+from numbers import Real
+
 import numpy as np
 from scipy.special import expit
 from sklearn.base import ClassifierMixin, _fit_context
@@ -15,6 +18,9 @@ from ._docstrings import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
 from ._guards import inside_unit_interval, quiet_floats, unchanged_on_error
 from ._losses import LINKS, log_logistic, log_softmax
 from ._validation import comparable_labels, score_weights
+
+# predict_log_proba switches from log space to log(predict_proba) above p = 1/2.
+_LOG_HALF = np.log(0.5)
 
 
 class BackpropClassifier(ClassifierMixin, _BaseBackprop):
@@ -217,11 +223,6 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             binarizer.fit(y)
         else:
             binarizer.fit(np.asarray(classes))
-        if len(binarizer.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes, but classes="
-                f"{classes!r} holds only one class: {binarizer.classes_[0]!r}."
-            )
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_
 
@@ -245,6 +246,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
                 "classes=classes, y=y_sample) on a large enough sample of the "
                 "targets, and pass the result as a dict to class_weight."
             )
+        self._check_class_weight_dict()
         if y_encoded.shape[1] == 1:
             class_index = y_encoded[:, 0].astype(np.intp)
         else:
@@ -253,7 +255,43 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             self.class_weight, classes=self.classes_, y=self.classes_[class_index]
         )
         weights = per_class.astype(dtype)[class_index]
-        return weights if sample_weight is None else sample_weight * weights
+        if sample_weight is not None:
+            weights *= sample_weight
+        if not weights.any():
+            raise ValueError(
+                "class_weight gives every sample of this call a weight of zero"
+                f"{'' if sample_weight is None else ' (times sample_weight)'}: "
+                "at least one sample must weigh more than zero."
+            )
+        return weights
+
+    def _check_class_weight_dict(self):
+        """Refuse a ``class_weight`` dict with unknown classes or bad weights.
+
+        scikit-learn's ``compute_class_weight`` takes negative and NaN weights
+        as they are, and words a key that is not a class as classes missing.
+        """
+        if not isinstance(self.class_weight, dict):
+            return
+        classes = self.classes_.tolist()
+        unknown = [key for key in self.class_weight if key not in classes]
+        if unknown:
+            raise ValueError(
+                f"class_weight has keys that are not classes: {unknown!r}. The "
+                f"classes are {classes!r}."
+            )
+        for label, weight in self.class_weight.items():
+            valid = (
+                isinstance(weight, Real)
+                and not isinstance(weight, bool)
+                and math.isfinite(weight)
+                and weight >= 0
+            )
+            if not valid:
+                raise ValueError(
+                    f"class_weight must map classes to finite, non-negative "
+                    f"numbers, got {weight!r} for class {label!r}."
+                )
 
     def _plain_targets(self, y, n_samples, dtype):
         """Encode a 1-d label array by lookup in ``classes_``, or return None.
@@ -301,13 +339,10 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     def _encode_targets(self, y, first_pass, incremental, dtype):
         check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            # A single class is fitted, as scikit-learn's MLP fits it (a CV
+            # fold or a stream may see one): the network learns an all-zero
+            # target and every prediction is that class.
             binarizer = LabelBinarizer().fit(y)
-            if len(binarizer.classes_) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes "
-                    f"in the data, but the data contains only one class: "
-                    f"{binarizer.classes_[0]!r}."
-                )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
         else:
@@ -402,8 +437,15 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             are returned as the nearest float inside (0, 1): their logarithm
             stays finite, as :meth:`predict_log_proba` is.
         """
-        raw = self._raw_output(X)
-        if raw.shape[1] == 1 and not self._is_multilabel():
+        return self._proba_from_raw(self._raw_output(X))
+
+    def _proba_from_raw(self, raw):
+        """Class probabilities from raw outputs, inside (0, 1); overwrites ``raw``."""
+        if len(self.classes_) == 1:
+            # The only class seen in training: scikit-learn's MLP returns two
+            # columns here, which do not match classes_.
+            proba = np.ones_like(raw)
+        elif raw.shape[1] == 1 and not self._is_multilabel():
             proba = np.hstack([expit(-raw), expit(raw)])
         else:
             proba = self._unit_probabilities(raw)
@@ -411,7 +453,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 
     @quiet_floats
     def predict_log_proba(self, X):
-        """Return log-probability estimates, computed in log space.
+        """Return log-probability estimates.
 
         Parameters
         ----------
@@ -421,25 +463,35 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Logarithm of :meth:`predict_proba`, computed from the raw outputs
-            in log space: accurate where ``1 - p`` rounds off, and finite
-            everywhere (floored at the logarithm of the smallest normal
-            float, where :meth:`predict_proba` is floored too).
+            Logarithm of :meth:`predict_proba`. Below probability 1/2 it is
+            computed from the raw outputs in log space, so it stays accurate
+            (and finite: floored at the logarithm of the smallest normal
+            float, where :meth:`predict_proba` is floored too) where the
+            probability underflows; above 1/2 it is the logarithm of
+            :meth:`predict_proba` itself, so that both rank the classes alike
+            where probabilities round to the same float near 1.
         """
         raw = self._raw_output(X)
-        if self._network.output.link_name == "softmax":
-            log_proba = log_softmax(raw)
-        elif self._is_multilabel():
-            log_proba = log_logistic(raw)
-        elif raw.shape[1] == 1:
-            log_proba = np.hstack([log_logistic(-raw), log_logistic(raw)])
-        else:
-            # log of _unit_probabilities: softmax over the log-logistic units
-            log_proba = log_softmax(log_logistic(raw))
-        # predict_proba floors at the smallest normal float; floor at its log
-        # so that log(predict_proba(X)) and predict_log_proba(X) agree.
+        log_proba = self._log_space_proba(raw)
+        near_one = log_proba > _LOG_HALF
+        if near_one.any():
+            proba = self._proba_from_raw(raw)
+            log_proba[near_one] = np.log(proba[near_one])
         floor = np.log(np.finfo(log_proba.dtype).tiny)
         return np.maximum(log_proba, floor, out=log_proba)
+
+    def _log_space_proba(self, raw):
+        """The logarithm of :meth:`_proba_from_raw`, from ``raw`` in log space."""
+        if len(self.classes_) == 1:
+            return np.zeros_like(raw)
+        if self._network.output.link_name == "softmax":
+            return log_softmax(raw)
+        if self._is_multilabel():
+            return log_logistic(raw)
+        if raw.shape[1] == 1:
+            return np.hstack([log_logistic(-raw), log_logistic(raw)])
+        # log of _unit_probabilities: softmax over the log-logistic units
+        return log_softmax(log_logistic(raw))
 
     @quiet_floats
     def score(self, X, y, sample_weight=None):

@@ -18,13 +18,19 @@ def unchanged_on_error(estimator):
 
     Attributes are restored by reference; the flat parameter vector and the
     training bookkeeping, which training updates in place, are restored by
-    value so that ``coefs_`` and ``intercepts_`` stay live views.
+    value so that ``coefs_`` and ``intercepts_`` stay live views.  A
+    ``RandomState`` instance passed as ``random_state`` is rewound too: the
+    call that failed drew from it, and a later fit must draw what it would
+    have drawn without that call.
     """
     saved_attributes = dict(estimator.__dict__)
     theta = saved_attributes.get("_theta")
     saved_theta = None if theta is None else theta.copy()
     progress = saved_attributes.get("_progress")
     restore_progress = None if progress is None else progress.checkpoint()
+    random_state = saved_attributes.get("random_state")
+    if isinstance(random_state, np.random.RandomState):
+        saved_random_state = random_state.get_state()
     try:
         yield
     except BaseException:
@@ -34,6 +40,8 @@ def unchanged_on_error(estimator):
             theta[...] = saved_theta
         if restore_progress is not None:
             restore_progress()
+        if isinstance(random_state, np.random.RandomState):
+            random_state.set_state(saved_random_state)
         raise
 
 
@@ -81,7 +89,14 @@ def inside_unit_interval(proba):
     return np.minimum(proba, highest, out=proba)
 
 
-DIVERGENCE_PROBE_ROWS = 200
+DIVERGED_MESSAGE = (
+    # scikit-learn's sentence first, word for word, then what to change.
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed. Training diverged: the loss, the "
+    "weights or the outputs on the training data became non-finite. Try a smaller "
+    "learning_rate_init, a larger alpha, or scale the input data (for example "
+    "with StandardScaler)."
+)
 
 
 def raw_output_may_overflow(network, theta, X):

@@ -3,10 +3,11 @@
 import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._network import predict_raw_from_views
 from ._training import TrainingData
+from ._validation import checked_sample_weight
 
 
 class HeldOutValidationMixin:
@@ -69,8 +70,15 @@ class HeldOutValidationMixin:
         train = TrainingData(X_train, np.ascontiguousarray(y_train), sw_train)
         return train, self._validation_scorer(X_val, y_val, sw_val)
 
-    def _validated_validation_set(self, X_val, y_val, sample_weight_val, dtype):
-        """Validate a given validation set against the training data's shape."""
+    def _validated_validation_set(
+        self, X_val, y_val, sample_weight_val, dtype, n_outputs
+    ):
+        """Validate a given validation set against the training data's shape.
+
+        ``n_outputs`` is the width of the encoded training targets: a ``y_val``
+        with another number of outputs is refused here, not by a metric after
+        a whole epoch of training.
+        """
         X_val, y_val = validate_data(
             self,
             X_val,
@@ -83,13 +91,16 @@ class HeldOutValidationMixin:
         )
         if y_val.ndim == 2 and y_val.shape[1] == 1:
             y_val = column_or_1d(y_val, warn=True)
-        if sample_weight_val is not None:
-            sample_weight_val = _check_sample_weight(
-                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
-            )
+        sample_weight_val = checked_sample_weight(sample_weight_val, X_val, dtype)
         y_val_encoded = self._encode_targets(
             y_val, first_pass=False, incremental=True, dtype=dtype
         )
+        if y_val_encoded.shape[1] != n_outputs:
+            raise ValueError(
+                f"y_val gives {y_val_encoded.shape[1]} network output(s), but y "
+                f"gives {n_outputs}: y_val must have as many columns (outputs or "
+                "labels) as y."
+            )
         return X_val, y_val_encoded, sample_weight_val
 
     def _validation_scorer(self, X_val, y_val_encoded, sample_weight):

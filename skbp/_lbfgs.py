@@ -1,7 +1,9 @@
 """The L-BFGS driver: scipy's L-BFGS-B over the flat parameter vector."""
 
 import os
+import threading
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import scipy
@@ -13,7 +15,46 @@ from ._interrupt import GracefulInterrupt
 from ._network import Workspace, loss_and_grad
 
 
-def _scipy_blas_on_one_thread():
+class _SharedThreadLimit:
+    """Hold a threadpool limit while any thread needs it; restore after the last.
+
+    threadpoolctl limits are process-wide.  Two fits in threads that each
+    limited and restored on their own would interleave: the second saves the
+    first's limit of one thread as "original" and restores it after the first
+    has restored the real one, leaving the pool at one thread for good.  A
+    count of the fits inside, under a lock, makes the first one in apply the
+    limit and the last one out restore it.
+
+    Parameters
+    ----------
+    make_limiter : callable
+        Applies the limit and returns an object with
+        ``restore_original_limits()``.
+    """
+
+    def __init__(self, make_limiter):
+        self._make_limiter = make_limiter
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter = None
+
+    @contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._users == 0:
+                self._limiter = self._make_limiter()
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+
+def _limit_scipy_blas():
     """Limit the BLAS that scipy bundles, if any, to one thread.
 
     scipy's wheels ship an OpenBLAS of their own beside NumPy's.  L-BFGS-B
@@ -26,7 +67,8 @@ def _scipy_blas_on_one_thread():
 
     Returns
     -------
-    context : context manager
+    limiter : threadpoolctl limiter
+        Already applied; ``restore_original_limits()`` undoes it.
     """
     scipy_dir = os.path.dirname(scipy.__file__)
     controller = ThreadpoolController()
@@ -38,6 +80,10 @@ def _scipy_blas_on_one_thread():
         ]
     )
     return scipy_blas.limit(limits=1)
+
+
+# A context manager: scipy's BLAS on one thread while any L-BFGS fit runs.
+_scipy_blas_on_one_thread = _SharedThreadLimit(_limit_scipy_blas)
 
 
 def fit_lbfgs(

@@ -42,6 +42,7 @@ class Progress:
     optimizer_state: object = None
     learning_rate: float = None
     stopped: bool = False
+    diverged: bool = False
 
     def __post_init__(self):
         if self.early_stopping:
@@ -330,6 +331,32 @@ def _record_improvement(progress, theta, tol, validation_score):
     )
 
 
+def _record_divergence(progress, n_samples, settings):
+    """Record an epoch whose loss is not finite, as scikit-learn's MLP does.
+
+    With early stopping, scikit-learn scores the epoch NaN and ends on the best
+    weights.  Training on from non-finite weights cannot recover, so the fit
+    stops here (scikit-learn runs on until its stopping rule fires).
+    """
+    progress.n_iter += 1
+    progress.t += n_samples
+    progress.loss_curve.append(progress.loss)
+    progress.validation_scores.append(np.nan)
+    progress.validation_losses.append(np.nan)
+    progress.no_improvement_count += 1
+    progress.stopped = progress.diverged = True
+    warnings.warn(
+        "Training diverged in epoch %d (the loss became non-finite): its "
+        "validation score is NaN and training stops on the weights with the "
+        "best validation score. Try a smaller learning_rate_init, a larger "
+        "alpha, or scale the input data." % progress.n_iter,
+        ConvergenceWarning,
+        stacklevel=4,
+    )
+    if settings.verbose:
+        print("Iteration %d, loss = %s" % (progress.n_iter, progress.loss))
+
+
 def _stall_message(settings, early_stopping):
     quantity = "Validation score" if early_stopping else "Training loss"
     return "%s did not improve more than tol=%f for %d consecutive epochs." % (
@@ -411,7 +438,7 @@ def fit_stochastic(
         The buffers used, for the next call to reuse.
     """
     progress.n_iter = 0
-    progress.stopped = False
+    progress.stopped = progress.diverged = False
     buffers = _epoch_buffers(network, data, settings, theta.dtype, workspace)
     try:
         with GracefulInterrupt() as interrupt:
@@ -473,7 +500,9 @@ def _run_epochs(
             interrupt=interrupt,
         )
         if not math.isfinite(progress.loss):
-            return  # diverged: the estimator reports it
+            if validation_score is not None and not incremental:
+                _record_divergence(progress, data.n_samples, settings)
+            return  # the estimator reports it, or keeps the best weights
         progress.n_iter += 1
         progress.t += data.n_samples
         progress.loss_curve.append(progress.loss)

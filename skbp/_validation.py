@@ -6,7 +6,9 @@ A plain C-contiguous float array with finite values passes every check of
 Anything else goes through scikit-learn's validation and its messages.
 """
 
-from numbers import Integral
+import math
+import os
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn import get_config
@@ -105,12 +107,59 @@ def score_weights(sample_weight, X):
     scikit-learn's ``score`` hands the weights to the metric unchecked, and
     the metrics accept negative weights.
     """
-    if sample_weight is None:
-        return None
-    return _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+    return checked_sample_weight(sample_weight, X, dtype=None)
 
 
 def comparable_labels(y_dtype, classes_dtype):
     """Whether labels of these dtypes compare as ``LabelBinarizer`` compares them."""
     kinds = y_dtype.kind + classes_dtype.kind
     return all(kind in "biuf" for kind in kinds) or kinds in ("UU", "SS")
+
+
+def checked_sample_weight(sample_weight, X, dtype):
+    """Validate sample weights as ``fit`` does: finite, non-negative, not all zero.
+
+    scikit-learn's ``_check_sample_weight`` refuses NaN and inf in an array,
+    but broadcasts a scalar NaN or inf to every sample.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, Real) and not math.isfinite(sample_weight):
+        raise ValueError(
+            f"sample_weight must be finite, got the scalar {sample_weight!r}. Pass "
+            "a non-negative number, or an array with one weight per sample."
+        )
+    return _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
+
+
+def _physical_memory():
+    """Bytes of physical memory, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+# The fewest parameter-sized vectors any solver keeps: the parameters, the
+# gradient and the step.  The optimizers' moments and L-BFGS's history add to
+# this, so the estimate is a lower bound and never refuses a fit that fits.
+_MIN_PARAMETER_VECTORS = 3
+
+
+def check_parameter_memory(network, hidden_layer_sizes, dtype):
+    """Refuse a network whose parameters alone would not fit in memory.
+
+    Raises before anything is allocated, naming ``hidden_layer_sizes`` and
+    the memory it would need, where NumPy's allocator would otherwise fail
+    deep inside (or the machine start swapping).
+    """
+    available = _physical_memory()
+    needed = network.n_params * np.dtype(dtype).itemsize * _MIN_PARAMETER_VECTORS
+    if available is not None and needed > available:
+        raise ValueError(
+            f"hidden_layer_sizes={hidden_layer_sizes!r} gives a network of "
+            f"{network.n_params:,} parameters, which needs at least "
+            f"{needed / 2**30:,.1f} GiB of memory to train, more than the "
+            f"{available / 2**30:,.1f} GiB of this machine. Choose smaller "
+            "hidden layers."
+        )

@@ -671,11 +671,28 @@ def test_classifier_target_errors_change_nothing():
         estimator.fit(X, _y("multiclass", X))
     assert pickle.dumps(estimator) == snapshot
 
-    estimator.set_params(warm_start=False)
-    snapshot = pickle.dumps(estimator)
-    with pytest.raises(ValueError, match="only one class"):
-        estimator.fit(X, np.zeros(X.shape[0]))
-    assert pickle.dumps(estimator) == snapshot
+
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd", "adam"])
+def test_a_single_class_is_fitted_and_predicted(solver):
+    # A CV fold or a stream may see one class: scikit-learn's MLP fits it and
+    # predicts that class; so does skbp, with probabilities that match classes_.
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = np.full(20, "only")
+    model = BackpropClassifier(hidden_layer_sizes=(4,), solver=solver, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert_array_equal(model.classes_, ["only"])
+    assert_array_equal(model.predict(X), y)
+    proba = model.predict_proba(X)
+    assert proba.shape == (20, 1)
+    assert_allclose(proba, 1.0)
+    assert_allclose(model.predict_log_proba(X), np.log(proba))
+    assert model.score(X, y) == 1.0
+    if solver != "lbfgs":
+        stream = BackpropClassifier(hidden_layer_sizes=(4,), solver=solver)
+        stream.partial_fit(X, y, classes=["only"])
+        assert_array_equal(stream.predict(X), y)
 
 
 _INVALID_PARAMETERS = [
