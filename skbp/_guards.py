@@ -21,28 +21,45 @@ def unchanged_on_error(estimator):
     value so that ``coefs_`` and ``intercepts_`` stay live views.  A
     ``RandomState`` instance passed as ``random_state`` is rewound too: the
     call that failed drew from it, and a later fit must draw what it would
-    have drawn without that call.
+    have drawn without that call.  A Ctrl-C that lands while the estimator
+    is being restored does not cut the restoring short.
     """
+    restore = _restorer(estimator)
+    try:
+        yield
+    except BaseException:
+        while True:
+            try:
+                restore()  # idempotent, so it can start over
+                break
+            except KeyboardInterrupt:
+                continue
+        raise
+
+
+def _restorer(estimator):
+    """Return a function that puts ``estimator`` back as it is now."""
     saved_attributes = dict(estimator.__dict__)
     theta = saved_attributes.get("_theta")
     saved_theta = None if theta is None else theta.copy()
     progress = saved_attributes.get("_progress")
     restore_progress = None if progress is None else progress.checkpoint()
     random_state = saved_attributes.get("random_state")
+    saved_random_state = None
     if isinstance(random_state, np.random.RandomState):
         saved_random_state = random_state.get_state()
-    try:
-        yield
-    except BaseException:
+
+    def restore():
         estimator.__dict__.clear()
         estimator.__dict__.update(saved_attributes)
         if theta is not None:
             theta[...] = saved_theta
         if restore_progress is not None:
             restore_progress()
-        if isinstance(random_state, np.random.RandomState):
+        if saved_random_state is not None:
             random_state.set_state(saved_random_state)
-        raise
+
+    return restore
 
 
 _UNIT_INTERVAL_INSIDE = {

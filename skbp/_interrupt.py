@@ -5,19 +5,32 @@ import threading
 
 
 class GracefulInterrupt:
-    """Turn the first Ctrl-C during training into a stop after the current step.
+    """Turn Ctrl-C during training into a stop at a completed step.
 
     Within the ``with`` block (in the main thread, where Python's default
-    SIGINT handler is installed) a Ctrl-C only sets :attr:`requested`, and
-    :meth:`check`, called between steps, raises ``KeyboardInterrupt`` there:
-    the weights and the optimizer state are never left half-updated.  A
-    second Ctrl-C raises at once, for a user who wants out regardless.
-    Elsewhere the block changes nothing and a Ctrl-C raises as usual.
+    SIGINT handler is installed) the first Ctrl-C only sets
+    :attr:`requested`, and :meth:`check`, called between steps and after
+    each epoch's bookkeeping, raises ``KeyboardInterrupt`` there.  A second
+    Ctrl-C raises at once, for a user who wants out regardless, except inside
+    an *atomic* section (between :meth:`begin_atomic` and :meth:`end_atomic`:
+    an optimizer update, an epoch's bookkeeping), where it is held until the
+    section ends.  So every ``KeyboardInterrupt`` the handler raises leaves
+    the weights, the optimizer state and the bookkeeping at a completed step.
+
+    A ``KeyboardInterrupt`` from elsewhere (a handler of the user's, a worker
+    thread's default one) may still land inside an atomic section;
+    :attr:`torn` then says so, and the caller must not keep that state.
+    Outside the main thread, or under a SIGINT handler of the user's, the
+    block installs nothing.  The handler puts Python's default one back
+    before it raises, since the exception may land where ``__exit__`` does
+    not run (inside ``__enter__`` or ``__exit__`` themselves).
     """
 
     def __init__(self):
         self.requested = False
-        self._previous_handler = None
+        self._depth = 0
+        self._held = False
+        self._installed = False
 
     def __enter__(self):
         in_main_thread = threading.current_thread() is threading.main_thread()
@@ -25,21 +38,49 @@ class GracefulInterrupt:
             in_main_thread
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         ):
-            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+            self._installed = True
+            signal.signal(signal.SIGINT, self._on_sigint)
         return self
 
     def __exit__(self, *exc_info):
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGINT, self._previous_handler)
-            self._previous_handler = None
+        self._uninstall()
         return False
 
+    def _uninstall(self):
+        # Python's default handler was the one in force (see __enter__).
+        if self._installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._installed = False
+
     def _on_sigint(self, signum, frame):
-        if self.requested:
+        if not self.requested:
+            self.requested = True
+        elif self._depth:
+            self._held = True  # raised by end_atomic
+        else:
+            # Out at once.  The handler goes first: the exception may land
+            # where __exit__ will not run (inside __enter__ or __exit__).
+            self._uninstall()
             raise KeyboardInterrupt
-        self.requested = True
+
+    def begin_atomic(self):
+        """Start a section that a second Ctrl-C must not cut in two."""
+        self._depth += 1
+
+    def end_atomic(self):
+        """End the section; raise a second Ctrl-C that arrived inside it."""
+        self._depth -= 1
+        if self._held and not self._depth:
+            self._held = False
+            self._uninstall()
+            raise KeyboardInterrupt
+
+    @property
+    def torn(self):
+        """Whether a ``KeyboardInterrupt`` escaped from an atomic section."""
+        return self._depth > 0
 
     def check(self):
-        """Raise ``KeyboardInterrupt`` if a Ctrl-C came since the last step."""
+        """Raise ``KeyboardInterrupt`` if a Ctrl-C came since the last check."""
         if self.requested:
             raise KeyboardInterrupt

@@ -229,9 +229,7 @@ class TrainingData:
         return self.X.take(index, axis=0, out=X_buffer[:n_rows], mode="clip"), y, sw
 
 
-def run_epoch(
-    network, theta, data, settings, progress, *, order, buffers, interrupt=None
-):
+def run_epoch(network, theta, data, settings, progress, *, order, buffers, interrupt):
     """Take one pass of minibatch steps over ``data``; return the mean loss.
 
     Parameters
@@ -251,8 +249,8 @@ def run_epoch(
     buffers : tuple of (Workspace, tuple or None)
         Batch buffers and buffers for gathered rows, from
         :func:`_epoch_buffers`.
-    interrupt : GracefulInterrupt, default=None
-        Checked after every completed step.
+    interrupt : GracefulInterrupt
+        Each update is one atomic section; checked after every step.
 
     Returns
     -------
@@ -280,11 +278,13 @@ def run_epoch(
         if not math.isfinite(loss):
             return loss
         accumulated += loss * (batch_slice.stop - batch_slice.start)
+        # The optimizer's state and the weights change together or not at all.
+        interrupt.begin_atomic()
         theta += settings.optimizer.update(
             grad, progress.optimizer_state, progress.learning_rate, workspace.step
         )
-        if interrupt is not None:
-            interrupt.check()
+        interrupt.end_atomic()
+        interrupt.check()
     return accumulated / data.n_samples
 
 
@@ -329,6 +329,26 @@ def _record_improvement(progress, theta, tol, validation_score):
     progress.no_improvement_count = (
         0 if improved_by_tol else progress.no_improvement_count + 1
     )
+
+
+def _record_epoch(progress, theta, settings, loss, n_samples, validation):
+    """The bookkeeping after an epoch: counts, curves, stopping rule.
+
+    ``validation`` is ``(score, loss)`` on the held-out rows, or None.
+    """
+    progress.loss = loss
+    progress.n_iter += 1
+    progress.t += n_samples
+    progress.loss_curve.append(loss)
+    if settings.verbose:
+        print("Iteration %d, loss = %.8f" % (progress.n_iter, loss))
+    score = None
+    if validation is not None:
+        score, validation_loss = validation
+        progress.validation_losses.append(validation_loss)
+        if settings.verbose:
+            print("Validation score: %f" % score)
+    progress.stopped = _end_epoch(progress, theta, settings, score)
 
 
 def _record_divergence(progress, n_samples, settings):
@@ -440,8 +460,9 @@ def fit_stochastic(
     progress.n_iter = 0
     progress.stopped = progress.diverged = False
     buffers = _epoch_buffers(network, data, settings, theta.dtype, workspace)
+    interrupt = GracefulInterrupt()
     try:
-        with GracefulInterrupt() as interrupt:
+        with interrupt:
             _run_epochs(
                 network,
                 theta,
@@ -455,7 +476,10 @@ def fit_stochastic(
                 interrupt=interrupt,
                 tasks=tasks,
             )
+            interrupt.check()  # a Ctrl-C during the last epoch's end is not lost
     except KeyboardInterrupt:
+        if interrupt.torn:
+            raise  # it cut an update in two: the estimator undoes the call
         # As scikit-learn: keep what was learnt up to the last complete step.
         warnings.warn("Training interrupted by user.", stacklevel=2)
     # A fit ends on the best validated weights; a partial_fit stream goes on
@@ -489,7 +513,7 @@ def _run_epochs(
         if settings.shuffle:
             sample_index = _shuffled(sample_index, random_state)
             order = sample_index
-        progress.loss = run_epoch(
+        loss = run_epoch(
             network,
             theta,
             data,
@@ -499,22 +523,18 @@ def _run_epochs(
             buffers=buffers,
             interrupt=interrupt,
         )
-        if not math.isfinite(progress.loss):
+        if not math.isfinite(loss):
+            progress.loss = loss
             if validation_score is not None and not incremental:
+                interrupt.begin_atomic()
                 _record_divergence(progress, data.n_samples, settings)
+                interrupt.end_atomic()
             return  # the estimator reports it, or keeps the best weights
-        progress.n_iter += 1
-        progress.t += data.n_samples
-        progress.loss_curve.append(progress.loss)
-        if settings.verbose:
-            print("Iteration %d, loss = %.8f" % (progress.n_iter, progress.loss))
-        score = None
-        if validation_score is not None:
-            score, validation_loss = validation_score(theta)
-            progress.validation_losses.append(validation_loss)
-        if settings.verbose and score is not None:
-            print("Validation score: %f" % score)
-        progress.stopped = _end_epoch(progress, theta, settings, score)
+        validation = None if validation_score is None else validation_score(theta)
+        interrupt.begin_atomic()
+        _record_epoch(progress, theta, settings, loss, data.n_samples, validation)
+        interrupt.end_atomic()
+        interrupt.check()
         if tasks is not None and tasks.end(theta):
             progress.stopped = True  # a callback asked to stop
         if progress.stopped or incremental:
