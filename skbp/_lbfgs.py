@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import numpy as np
 import scipy
 import scipy.optimize
+import threadpoolctl
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
@@ -41,17 +42,38 @@ class _SharedThreadLimit:
     @contextmanager
     def __call__(self):
         with self._lock:
-            if self._users == 0:
-                self._limiter = self._make_limiter()
+            # Counted first: an exception in between then finds a count to
+            # take back and no limit to restore.
             self._users += 1
+            if self._users == 1:
+                _release_openblas_control()
+                self._limiter = self._make_limiter()
+                _release_openblas_control()
         try:
             yield
         finally:
             with self._lock:
                 self._users -= 1
-                if self._users == 0:
+                if self._users == 0 and self._limiter is not None:
+                    _release_openblas_control()
                     self._limiter.restore_original_limits()
                     self._limiter = None
+                    _release_openblas_control()
+
+
+def _release_openblas_control():
+    """Let any thread set OpenBLAS's thread count again.
+
+    threadpoolctl (3.8) lets only the first thread that set a pthreads
+    OpenBLAS's thread count set it again, until that thread leaves a ``with``
+    block; other threads' calls silently do nothing.  The last fit out, in
+    whatever thread, must be able to restore the count, and no fit may keep
+    the control afterwards.  Older threadpoolctl has no such rule.
+    """
+    controller = getattr(threadpoolctl, "OpenBLASController", None)
+    release = getattr(controller, "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
 
 
 def _limit_scipy_blas():
@@ -145,8 +167,11 @@ def fit_lbfgs(
         return loss, grad.astype(np.float64)
 
     def record(intermediate_result):
+        # The iterate and its loss are recorded together or not at all.
+        interrupt.begin_atomic()
         accepted[:] = intermediate_result.x
         loss_curve.append(float(intermediate_result.fun))
+        interrupt.end_atomic()
         if verbose:
             print("Iteration %d, loss = %.8f" % (len(loss_curve), loss_curve[-1]))
         if tasks is not None:
@@ -168,6 +193,8 @@ def fit_lbfgs(
                 options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
             )
     except KeyboardInterrupt:
+        if interrupt.torn:
+            raise  # it cut the record of an iteration in two: undo the call
         interrupt.requested = True
     if interrupt.requested:
         # As the stochastic solvers: keep the last completed iteration.
