@@ -116,11 +116,14 @@ class _BaseBackprop(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
+
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values: class labels for the classifier, numbers for the
             regressor.
+
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights; ``None`` weighs every sample by one.
+
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
                 default=None
             A validation set for early stopping, used instead of holding out
@@ -129,9 +132,11 @@ class _BaseBackprop(
             in :class:`~sklearn.ensemble.HistGradientBoostingClassifier`. In
             a :class:`~sklearn.pipeline.Pipeline`, transform it like ``X``
             with ``Pipeline(..., transform_input=["X_val"])``.
+
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
                 default=None
             Targets of the validation set.
+
         sample_weight_val : array-like of shape (n_val,), default=None
             Sample weights of the validation set.
 
@@ -139,6 +144,20 @@ class _BaseBackprop(
         -------
         self : object
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid; if ``X`` or ``y`` has non-finite values,
+            a wrong shape or inconsistent lengths (or, with ``warm_start``,
+            other features, classes or outputs than the fitted model); if
+            ``sample_weight`` is negative, non-finite, all zero or of the wrong
+            shape, or ``class_weight`` names unknown classes or gives negative
+            or non-finite weights; if the targets do not suit ``loss`` (the
+            regressor's 'poisson' and 'log_loss'); if ``X_val`` and ``y_val``
+            are not given together, or are given without
+            ``early_stopping=True`` and solver 'sgd' or 'adam'; or if training
+            diverges ("Solver produced non-finite parameter weights...").
         """
         validation_set = self._given_validation_set(X_val, y_val, sample_weight_val)
         with unchanged_on_error(self):
@@ -527,6 +546,7 @@ class _BaseBackprop(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
+
         layer : int, default=-1
             Which hidden layer, counted from 0 (the first) or from the end
             (-1 is the last hidden layer, the one the output layer reads).
@@ -535,6 +555,16 @@ class _BaseBackprop(
         -------
         activations : ndarray of shape (n_samples, hidden_layer_sizes[layer])
             The layer's activations (after its activation function).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        ValueError
+            If ``X`` has non-finite values or not the features seen in ``fit``;
+            if ``layer`` is not an int from ``-n_hidden`` to ``n_hidden - 1``,
+            or the network has no hidden layer (``hidden_layer_sizes=()``).
 
         See Also
         --------
@@ -564,8 +594,12 @@ class _BaseBackprop(
         n_hidden = self.n_layers_ - 2
         if not isinstance(layer, Integral) or not -n_hidden <= layer < n_hidden:
             raise ValueError(
-                f"layer must be an int in [{-n_hidden}, {n_hidden}) for a network "
-                f"with {n_hidden} hidden layer(s), got {layer!r}."
+                "The network has no hidden layer (hidden_layer_sizes=()), so there "
+                f"are no hidden activations to return; got layer={layer!r}."
+                if n_hidden == 0
+                else f"layer must be an int from {-n_hidden} to {n_hidden - 1} for "
+                f"a network with {n_hidden} hidden layer{'s' if n_hidden > 1 else ''}, "
+                f"got {layer!r}."
             )
         return layer % n_hidden + 1
 

@@ -31,9 +31,16 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     loss. Binary, multiclass and multilabel targets; dense or sparse input;
     float32 kept end to end.
 
+    Supports scikit-learn's callback API: callbacks from
+    :mod:`sklearn.callback` are attached with ``set_callbacks``. Each call to
+    ``fit`` or ``partial_fit`` is reported as a task whose subtasks are the
+    epochs ('sgd', 'adam') or the L-BFGS iterations ('lbfgs'); a callback may
+    ask training to stop after any subtask.
+
     Parameters
     ----------
     %(parameters)s
+
     loss : {'log_loss', 'squared_error'}, default='log_loss'
         Loss of the output layer. ``'log_loss'`` uses softmax units for
         multiclass targets and logistic units otherwise. ``'squared_error'``
@@ -58,11 +65,13 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
+
     %(attributes)s
+
     See Also
     --------
     BackpropRegressor : The regressor.
-    sklearn.neural_network.MLPClassifier : scikit-learn's classifier.
+    sklearn.neural_network.MLPClassifier : The scikit-learn MLP classifier.
 
     Examples
     --------
@@ -158,17 +167,26 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     ):
         """Update the model with one epoch over the given data.
 
+        Only available for ``solver='sgd'`` and ``'adam'``: with
+        ``solver='lbfgs'`` the estimator has no ``partial_fit`` attribute
+        (``hasattr(estimator, "partial_fit")`` is False), as in scikit-learn's
+        MLP estimators.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
+
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (or a label indicator matrix).
+
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
+
         classes : array-like of shape (n_classes,), default=None
             All classes of the stream. Required on the first call; later
             calls may omit it. ``y`` need not contain every class.
+
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
                 default=None
             A held-out set to monitor the stream: early stopping for
@@ -179,9 +197,11 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             consecutive calls, the best weights are restored and
             ``early_stopped_`` becomes True: the loop should stop there.
             Needs ``y_val``.
+
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
                 default=None
             Targets of the held-out set.
+
         sample_weight_val : array-like of shape (n_val,), default=None
             Sample weights of the held-out set.
 
@@ -189,6 +209,15 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         -------
         self : object
             The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            As ``fit`` does for the data, the sample and class weights and
+            divergence ("Solver produced non-finite parameter weights...");
+            also if ``classes`` is missing on the first call or differs from
+            the first call's, ``y`` has labels outside ``classes_``,
+            ``class_weight`` is ``'balanced'``, or ``early_stopping=True``.
         """
         # scikit-learn's _fit_context validates partial_fit's parameters only on
         # the first call; set_params between calls must be checked too.
@@ -416,6 +445,14 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted classes (a label indicator matrix for multilabel).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        ValueError
+            If ``X`` has non-finite values or not the features seen in ``fit``.
         """
         return self._predict_from_raw(self._raw_output(X))
 
@@ -436,6 +473,14 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             softmax units never reach 0 or 1, so values that round to 0 or 1
             are returned as the nearest float inside (0, 1): their logarithm
             stays finite, as :meth:`predict_log_proba` is.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        ValueError
+            If ``X`` has non-finite values or not the features seen in ``fit``.
         """
         return self._proba_from_raw(self._raw_output(X))
 
@@ -470,6 +515,14 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             probability underflows; above 1/2 it is the logarithm of
             :meth:`predict_proba` itself, so that both rank the classes alike
             where probabilities round to the same float near 1.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        ValueError
+            If ``X`` has non-finite values or not the features seen in ``fit``.
         """
         raw = self._raw_output(X)
         log_proba = self._log_space_proba(raw)
@@ -501,8 +554,10 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Test samples.
+
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             True labels.
+
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights, checked as ``fit`` checks them.
 
@@ -510,6 +565,16 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         -------
         score : float
             Mean accuracy (subset accuracy for multilabel targets).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        ValueError
+            If ``X`` has non-finite values or not the features seen in ``fit``,
+            ``y`` has another number of samples, or ``sample_weight`` is
+            negative, non-finite, all zero or of the wrong shape.
         """
         return super().score(X, y, score_weights(sample_weight, X))
 

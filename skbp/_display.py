@@ -69,13 +69,16 @@ class TrainingCurveDisplay:
     ----------
     loss_curve : array-like of shape (n_epochs,)
         Training loss after each epoch, as in an estimator's ``loss_curve_``.
+
     validation_loss_curve : array-like of shape (n_validation_epochs,), \
             default=None
         Loss on the validation set after each epoch, as in an estimator's
         ``validation_loss_curve_``. ``None`` when not recorded.
+
     validation_scores : array-like of shape (n_validation_epochs,), default=None
         Validation score after each epoch, as in an estimator's
         ``validation_scores_``. ``None`` when not recorded.
+
     estimator_name : str, default=None
         Name prefixed to the legend labels. ``None`` for plain labels.
 
@@ -83,12 +86,15 @@ class TrainingCurveDisplay:
     ----------
     ax_ : matplotlib Axes
         Axes holding the loss curves.
+
     score_ax_ : matplotlib Axes or None
         Twin axes (sharing the x-axis of ``ax_``) holding the validation score;
         ``None`` when there are no validation scores. The legend of all
         lines is drawn on it when it exists, otherwise on ``ax_``.
+
     figure_ : matplotlib Figure
         Figure containing the plot.
+
     lines_ : dict
         The plotted lines, ``matplotlib.lines.Line2D`` or ``None`` where the
         curve is absent, under the keys ``"loss"``, ``"validation_loss"`` and
@@ -158,14 +164,18 @@ class TrainingCurveDisplay:
             Axes to plot the losses on. ``None`` creates a new figure and axes.
             Plotting several displays on the same axes overlays them; their
             validation scores share one twin axis.
+
         name : str, default=None
             Name prefixed to the legend labels. ``None`` uses
             ``estimator_name``.
+
         loss_kw : dict, default=None
             Keyword arguments of ``ax.plot`` for the training loss.
+
         validation_loss_kw : dict, default=None
             Keyword arguments of ``ax.plot`` for the validation loss. By
             default it has the training loss's color, dashed.
+
         score_kw : dict, default=None
             Keyword arguments of ``plot`` for the validation score. By default
             it has the training loss's color, dotted.
@@ -180,6 +190,7 @@ class TrainingCurveDisplay:
         ------
         ImportError
             If matplotlib is not installed.
+
         ValueError
             If a curve is not one-dimensional, or a validation curve is longer
             than the training loss curve.
@@ -290,11 +301,14 @@ class TrainingCurveDisplay:
             :class:`~sklearn.pipeline.Pipeline` ending in one. Its
             ``validation_loss_curve_`` and ``validation_scores_`` are plotted
             where present and not ``None``.
+
         ax : matplotlib Axes, default=None
             Axes to plot the losses on. ``None`` creates a new figure and axes.
+
         name : str, default=None
             Name prefixed to the legend labels. ``None`` uses the estimator's
             class name.
+
         **kwargs : dict
             Keyword arguments of :meth:`plot`: ``loss_kw``,
             ``validation_loss_kw`` and ``score_kw``.
@@ -308,8 +322,10 @@ class TrainingCurveDisplay:
         ------
         ImportError
             If matplotlib is not installed.
+
         sklearn.exceptions.NotFittedError
             If the estimator is not fitted.
+
         TypeError
             If the estimator does not record ``loss_curve_``.
 

@@ -17,13 +17,13 @@ SHARED_PARAMETERS_DOC = """
         Strength of the L2 penalty on the weights (not the biases). The
         penalty is divided by the total sample weight when added to the loss.
 
-    batch_size : int, default='auto'
+    batch_size : int or 'auto', default='auto'
         Size of minibatches for the stochastic solvers; ``'auto'`` is
         ``min(200, n_samples)``. Not used by 'lbfgs'.
 
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
         Learning-rate schedule of 'sgd': constant; ``learning_rate_init /
-        pow(t, power_t)`` with ``t`` the samples seen; or divided by 5 each
+        pow(t + 1, power_t)`` with ``t`` the samples seen; or divided by 5 each
         time the loss (or validation score) fails to improve by ``tol`` for
         ``n_iter_no_change`` epochs.
 
@@ -90,13 +90,15 @@ SHARED_ATTRIBUTES_DOC = """
         The objective (loss plus penalty) at the end of training.
 
     best_loss_ : float or None
-        The smallest training loss reached; ``None`` with early stopping.
+        The smallest training loss reached; ``None`` when a validation score
+        decides instead (early stopping, or ``partial_fit`` given ``X_val``).
 
     loss_curve_ : list of float
         The loss after each epoch ('sgd', 'adam') or iteration ('lbfgs').
 
     validation_scores_ : list of float or None
-        Validation score after each epoch when ``early_stopping=True``.
+        Validation score after each epoch when ``early_stopping=True``, or
+        after each ``partial_fit`` call given ``X_val``; otherwise ``None``.
 
     early_stopped_ : bool
         Whether the last call ended early: the validation score stopped
@@ -105,13 +107,15 @@ SHARED_ATTRIBUTES_DOC = """
         restored), or, for 'sgd' and 'adam', a callback asked to stop.
 
     validation_loss_curve_ : list of float or None
-        Validation loss after each epoch when ``early_stopping=True``: the
-        mean (sample-weighted) loss on the held-out rows, or on ``X_val``
-        when given to ``fit``, without the L2 penalty. Beside
+        Validation loss after each epoch when ``early_stopping=True``, or
+        after each ``partial_fit`` call given ``X_val``: the mean
+        (sample-weighted) loss on the held-out rows, or on ``X_val`` when
+        given, without the L2 penalty. Beside
         ``validation_scores_`` it shows where the model starts to overfit.
 
     best_validation_score_ : float or None
-        Best validation score when ``early_stopping=True``.
+        Best validation score when ``early_stopping=True``, or in a
+        ``partial_fit`` stream given ``X_val``.
 
     t_ : int
         Number of training samples seen by the stochastic solvers.

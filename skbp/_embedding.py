@@ -35,8 +35,10 @@ class HiddenLayerEmbedding(
     ----------
     estimator : BackpropClassifier or BackpropRegressor
         The network, with at least one hidden layer.
+
     layer : int, default=-1
         The hidden layer, counted from 0 or from the end (-1 is the last).
+
     prefit : bool, default=False
         Whether ``estimator`` is fitted already; ``fit`` then only checks it
         (and does not refit it).
@@ -45,8 +47,10 @@ class HiddenLayerEmbedding(
     ----------
     estimator_ : estimator
         The fitted network whose layer is output.
+
     n_features_in_ : int
         Number of features seen during fit.
+
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when ``X`` has string names.
 
@@ -94,8 +98,11 @@ class HiddenLayerEmbedding(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets of the network.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), \
+                default=None
+            Targets of the network; not used if ``prefit=True``.
+
         **fit_params : dict
             Parameters of the network's ``fit`` (e.g. ``sample_weight``),
             ignored if ``prefit=True``:

@@ -146,18 +146,24 @@ def check_gradients(
     ----------
     estimator : BackpropClassifier or BackpropRegressor
         A fitted estimator.
+
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Inputs at which to evaluate the objective.
+
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Targets; for a classifier, labels among ``estimator.classes_``.
+
     sample_weight : array-like of shape (n_samples,) or float, default=None
         Non-negative, finite sample weights of the objective, not all zero; a
         float weighs every sample alike.
+
     epsilon : float, default=1e-6
         Finite-difference step, positive and finite.
+
     max_params : int, default=500
         Check at most this many coordinates (at least 1), drawn at random without
         replacement when the network has more parameters.
+
     random_state : int, Generator or None, default=0
         Seed of that draw: anything :func:`numpy.random.default_rng` takes.
 

@@ -20,20 +20,29 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
     for targets that are proportions. Single or multiple outputs; dense or
     sparse input; float32 kept end to end.
 
+    Supports scikit-learn's callback API: callbacks from
+    :mod:`sklearn.callback` are attached with ``set_callbacks``. Each call to
+    ``fit`` or ``partial_fit`` is reported as a task whose subtasks are the
+    epochs ('sgd', 'adam') or the L-BFGS iterations ('lbfgs'); a callback may
+    ask training to stop after any subtask.
+
     Parameters
     ----------
     loss : {'squared_error', 'poisson', 'log_loss'}, default='squared_error'
         Loss of the output layer: half squared error with identity units,
         half Poisson deviance with exponential units (targets >= 0), or
         log-loss with logistic units (targets in [0, 1], e.g. proportions).
+
     %(parameters)s
+
     Attributes
     ----------
     %(attributes)s
+
     See Also
     --------
     BackpropClassifier : The classifier.
-    sklearn.neural_network.MLPRegressor : scikit-learn's regressor.
+    sklearn.neural_network.MLPRegressor : The scikit-learn MLP regressor.
 
     Examples
     --------
@@ -125,14 +134,22 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
     ):
         """Update the model with one epoch over the given data.
 
+        Only available for ``solver='sgd'`` and ``'adam'``: with
+        ``solver='lbfgs'`` the estimator has no ``partial_fit`` attribute
+        (``hasattr(estimator, "partial_fit")`` is False), as in scikit-learn's
+        MLP estimators.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
+
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
+
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
+
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
                 default=None
             A held-out set to monitor the stream: early stopping for
@@ -143,9 +160,11 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
             consecutive calls, the best weights are restored and
             ``early_stopped_`` becomes True: the loop should stop there.
             Needs ``y_val``.
+
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
                 default=None
             Targets of the held-out set.
+
         sample_weight_val : array-like of shape (n_val,), default=None
             Sample weights of the held-out set.
 
@@ -153,6 +172,13 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         -------
         self : object
             The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            As ``fit`` does for the data, the targets, the sample weights and
+            divergence ("Solver produced non-finite parameter weights...");
+            also if ``early_stopping=True``.
         """
         # As in the classifier: validate on every call, not only the first.
         self._validate_params_if_changed()
@@ -224,6 +250,14 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        ValueError
+            If ``X`` has non-finite values or not the features seen in ``fit``.
         """
         return self._predict_from_raw(self._raw_output(X))
 
@@ -235,8 +269,10 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Test samples.
+
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             True values.
+
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights, checked as ``fit`` checks them.
 
@@ -244,6 +280,16 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         -------
         score : float
             R^2 of ``self.predict(X)`` against ``y``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        ValueError
+            If ``X`` has non-finite values or not the features seen in ``fit``,
+            ``y`` has another number of samples, or ``sample_weight`` is
+            negative, non-finite, all zero or of the wrong shape.
         """
         return super().score(X, y, score_weights(sample_weight, X))
 

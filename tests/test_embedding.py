@@ -82,9 +82,9 @@ def test_a_layer_that_does_not_exist_is_refused(layer):
 
 def test_a_network_without_hidden_layers_has_no_embedding():
     model, X, y = _fitted(sizes=())
-    with pytest.raises(ValueError, match="0 hidden layer"):
+    with pytest.raises(ValueError, match="no hidden layer"):
         model.hidden_activations(X)
-    with pytest.raises(ValueError, match="0 hidden layer"):
+    with pytest.raises(ValueError, match="no hidden layer"):
         HiddenLayerEmbedding(model, prefit=True).fit(X, y)
 
 
