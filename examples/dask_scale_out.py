@@ -116,7 +116,11 @@ def main():
             n_workers=2,
             threads_per_worker=1,
             processes=False,
-            dashboard_address=None,  # no web dashboard, no port to open
+            # No web dashboard. The scheduler still serves a small HTTP
+            # endpoint (health checks); it listens on this machine only, on a
+            # free port, not on all interfaces at 8787.
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as cluster,
         Client(cluster) as client,
     ):
