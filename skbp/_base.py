@@ -477,6 +477,19 @@ class _BaseBackprop(
         # float32 batch must not turn a float64 model (and the coefs_ views a
         # user holds) into a new float32 one.
         dtype = (np.float64, np.float32) if first_pass else self._theta.dtype
+        X, y, sample_weight = self._checked_arrays(
+            X, y, sample_weight, dtype=dtype, reset=first_pass
+        )
+        y_encoded = self._encode_targets(y, first_pass, incremental, X.dtype)
+        if sp.issparse(X):
+            X = X.tocsr()
+        return X, y_encoded, sample_weight
+
+    def _checked_arrays(self, X, y, sample_weight, *, dtype, reset):
+        """``validate_data`` for training or held-out rows, and their weights.
+
+        A single-column ``y`` becomes 1-d (with scikit-learn's warning).
+        """
         X, y = validate_data(
             self,
             X,
@@ -484,16 +497,13 @@ class _BaseBackprop(
             accept_sparse=["csr", "csc"],
             multi_output=True,
             dtype=dtype,
-            reset=first_pass,
+            reset=reset,
             **self._y_validation_options(),
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         sample_weight = checked_sample_weight(sample_weight, X, X.dtype)
-        y_encoded = self._encode_targets(y, first_pass, incremental, X.dtype)
-        if sp.issparse(X):
-            X = X.tocsr()
-        return X, y_encoded, sample_weight
+        return X, y, sample_weight
 
     def _plain_training_data(self, X, y, sample_weight):
         """Return ``(X, y_encoded, sample_weight)`` if no conversion is needed.

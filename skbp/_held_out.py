@@ -3,11 +3,9 @@
 import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._network import predict_raw_from_views
 from ._training import TrainingData
-from ._validation import checked_sample_weight
 
 
 class HeldOutValidationMixin:
@@ -79,19 +77,9 @@ class HeldOutValidationMixin:
         with another number of outputs is refused here, not by a metric after
         a whole epoch of training.
         """
-        X_val, y_val = validate_data(
-            self,
-            X_val,
-            y_val,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=dtype,
-            reset=False,
-            **self._y_validation_options(),
+        X_val, y_val, sample_weight_val = self._checked_arrays(
+            X_val, y_val, sample_weight_val, dtype=dtype, reset=False
         )
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = column_or_1d(y_val, warn=True)
-        sample_weight_val = checked_sample_weight(sample_weight_val, X_val, dtype)
         y_val_encoded = self._encode_targets(
             y_val, first_pass=False, incremental=True, dtype=dtype
         )
