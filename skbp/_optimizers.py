@@ -2,7 +2,7 @@
 
 ``init(theta) -> state`` and ``update(grad, state, learning_rate) -> step``;
 the caller adds the step to ``theta``.  No printing, no stopping logic, no
-learning-rate schedule (DESIGN.md, principle 7).  The arithmetic follows
+learning-rate schedule (DESIGN.md, principle 8).  The arithmetic follows
 scikit-learn's ``_stochastic_optimizers`` step for step, so that the same
 gradients give the same updates.
 """
