@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
 from sklearn.callback._callback_support import callback_management_context
-from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     check_is_fitted,
@@ -27,10 +27,9 @@ from sklearn.utils.validation import (
 from ._activations import ACTIVATIONS
 from ._callbacks import CallbackTasks
 from ._guards import (
-    DIVERGED_MESSAGE,
+    check_not_diverged,
     finite_raw,
     quiet_floats,
-    raw_output_may_overflow,
     unchanged_on_error,
 )
 from ._held_out import HeldOutValidationMixin
@@ -43,7 +42,6 @@ from ._random import MemoizedFirstShuffle
 from ._schedules import Constant, make_schedule
 from ._training import Progress, StochasticSettings, TrainingData, fit_stochastic
 from ._validation import (
-    all_finite,
     check_parameter_memory,
     checked_sample_weight,
     hidden_layer_sizes_tuple,
@@ -53,7 +51,6 @@ from ._validation import (
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-_DIVERGENCE_CHECK_ROWS = 4096
 
 
 class _BaseBackprop(
@@ -241,7 +238,9 @@ class _BaseBackprop(
                 self._run_stochastic(
                     data, random_state, incremental, validation_set, tasks=tasks
                 )
-            self._check_not_diverged(data.X, self._loss_that_must_be_finite())
+            check_not_diverged(
+                self._network, self._theta, data.X, self._loss_that_must_be_finite()
+            )
             if tasks is not None:
                 tasks.finish(self._theta)
         self._publish_parameters()
@@ -325,30 +324,6 @@ class _BaseBackprop(
             and math.isfinite(progress.best_validation_score)
         )
         return None if survived else self.loss_
-
-    def _check_not_diverged(self, X, loss):
-        """Raise if training left non-finite weights, loss or outputs.
-
-        Weights can stay finite yet grow so large that the next forward pass
-        over the training data overflows (inf - inf is NaN).  Where a bound
-        from the largest weight and input allows that, the outputs on every
-        row of ``X`` are checked, so that a fit that returns predicts finite
-        values on its training data.  ``loss`` is None where the loss need
-        not be finite (the best weights were restored after divergence).
-        """
-        loss_is_finite = loss is None or math.isfinite(loss)
-        if not (loss_is_finite and all_finite(self._theta)):
-            raise ValueError(DIVERGED_MESSAGE)
-        if not raw_output_may_overflow(self._network, self._theta, X):
-            return
-        coefs, intercepts = self._network.views(self._theta)
-        # In chunks, so the check needs no more memory than a predict call.
-        for rows in gen_batches(X.shape[0], _DIVERGENCE_CHECK_ROWS):
-            raw = predict_raw_from_views(
-                self._network.hidden, coefs, intercepts, X[rows]
-            )
-            if not all_finite(raw):
-                raise ValueError(DIVERGED_MESSAGE)
 
     # ------------------------------------------------------------ solvers
 

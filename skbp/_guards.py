@@ -7,9 +7,14 @@ clipping helpers keep predictions finite.
 """
 
 import functools
+import math
 from contextlib import contextmanager
 
 import numpy as np
+from sklearn.utils import gen_batches
+
+from ._network import predict_raw_from_views
+from ._validation import all_finite
 
 
 @contextmanager
@@ -133,3 +138,45 @@ def raw_output_may_overflow(network, theta, X):
         bound = (fan_in * bound + 1.0) * largest_parameter
     # Margin: the bound must stay well inside the range to rule overflow out.
     return not bound < 1e-3 * float(np.finfo(theta.dtype).max)
+
+
+_DIVERGENCE_CHECK_ROWS = 4096
+
+
+def check_not_diverged(network, theta, X, loss):
+    """Raise if training left non-finite weights, loss or outputs.
+
+    Weights can stay finite yet grow so large that the next forward pass over
+    the training data overflows (inf - inf is NaN).  Where a bound from the
+    largest weight and input allows that, the outputs on every row of ``X``
+    are checked, so that a fit that returns predicts finite values on its
+    training data.
+
+    Parameters
+    ----------
+    network : Network
+        The architecture.
+    theta : ndarray of shape (n_params,)
+        The trained parameters.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        The training rows.
+    loss : float or None
+        The final loss; None where it need not be finite (the best weights
+        were restored after a diverging epoch).
+
+    Raises
+    ------
+    ValueError
+        With :data:`DIVERGED_MESSAGE`.
+    """
+    loss_is_finite = loss is None or math.isfinite(loss)
+    if not (loss_is_finite and all_finite(theta)):
+        raise ValueError(DIVERGED_MESSAGE)
+    if not raw_output_may_overflow(network, theta, X):
+        return
+    coefs, intercepts = network.views(theta)
+    # In chunks, so the check needs no more memory than a predict call.
+    for rows in gen_batches(X.shape[0], _DIVERGENCE_CHECK_ROWS):
+        raw = predict_raw_from_views(network.hidden, coefs, intercepts, X[rows])
+        if not all_finite(raw):
+            raise ValueError(DIVERGED_MESSAGE)
