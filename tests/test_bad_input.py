@@ -669,11 +669,19 @@ def _combinations(state):
 _FITTED = {}
 
 
-def _fitted(estimator, solver, base):
+# Each case runs with an integer seed and with a RandomState instance: the
+# pickle holds the instance's state, so a failing call that drew from it and
+# did not rewind it is caught too.
+_RANDOM_STATES = {"int": lambda: 0, "RandomState": lambda: np.random.RandomState(0)}
+
+
+def _fitted(estimator, solver, base, random_state="int"):
     """A small fitted model: a deep copy of one fitted per configuration."""
-    key = (estimator, solver, tuple(sorted(base.items())))
+    key = (estimator, solver, tuple(sorted(base.items())), random_state)
     if key not in _FITTED:
-        model = _ESTIMATORS[estimator](**_SMALL, solver=solver, **base)
+        model = _ESTIMATORS[estimator](**_SMALL, solver=solver, **base).set_params(
+            random_state=_RANDOM_STATES[random_state]()
+        )
         _FITTED[key] = model.fit(_X_GOOD, _Y_GOOD[estimator])
     return copy.deepcopy(_FITTED[key])
 
@@ -716,9 +724,9 @@ def _refusal(case, estimator, method, state):
     )
 
 
-def _check_fitted(case_id, estimator, method, solver):
+def _check_fitted(case_id, estimator, method, solver, random_state):
     case = _BAD[case_id]
-    model = _fitted(estimator, solver, case.base)
+    model = _fitted(estimator, solver, case.base, random_state)
     model.set_params(**case.params)
     snapshot = pickle.dumps(model)
     error, match = _refusal(case, estimator, method, "fitted")
@@ -727,9 +735,10 @@ def _check_fitted(case_id, estimator, method, solver):
     assert pickle.dumps(model) == snapshot
 
 
-def _check_unfitted(case_id, estimator, method, solver):
+def _check_unfitted(case_id, estimator, method, solver, random_state):
     case = _BAD[case_id]
     model = _ESTIMATORS[estimator](**_SMALL, solver=solver, **case.base)
+    model.set_params(random_state=_RANDOM_STATES[random_state]())
     model.set_params(**case.params)
     params = model.get_params()
     snapshot = pickle.dumps(model)
@@ -750,7 +759,8 @@ def _check_unfitted(case_id, estimator, method, solver):
 @pytest.mark.parametrize("case_id, estimator, method", _combinations("fitted"))
 def test_fitted_model_refuses_bad_input_and_is_unchanged(case_id, estimator, method):
     for solver in _BAD[case_id].solvers or _SOLVERS[method]:
-        _check_fitted(case_id, estimator, method, solver)
+        for random_state in _RANDOM_STATES:
+            _check_fitted(case_id, estimator, method, solver, random_state)
 
 
 @pytest.mark.parametrize("case_id, estimator, method", _combinations("unfitted"))
@@ -758,4 +768,5 @@ def test_unfitted_model_refuses_bad_input_and_stays_unfitted(
     case_id, estimator, method
 ):
     for solver in _BAD[case_id].solvers or _SOLVERS[method]:
-        _check_unfitted(case_id, estimator, method, solver)
+        for random_state in _RANDOM_STATES:
+            _check_unfitted(case_id, estimator, method, solver, random_state)
