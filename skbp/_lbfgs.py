@@ -46,9 +46,13 @@ class _SharedThreadLimit:
             # take back and no limit to restore.
             self._users += 1
             if self._users == 1:
-                _release_openblas_control()
-                self._limiter = self._make_limiter()
-                _release_openblas_control()
+                try:
+                    _release_openblas_control()
+                    self._limiter = self._make_limiter()
+                    _release_openblas_control()
+                except BaseException:
+                    self._users -= 1  # never inside: the next fit starts afresh
+                    raise
         try:
             yield
         finally:
