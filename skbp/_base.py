@@ -305,6 +305,8 @@ class _BaseBackprop(
         return Network(units, ACTIVATIONS[self.activation], output)
 
     def _check_same_architecture(self, network):
+        if "_network" not in self.__dict__:
+            return  # weights set by hand: their shapes are checked on packing
         fitted = self._network.layer_units
         if fitted != network.layer_units:
             raise ValueError(
@@ -357,7 +359,7 @@ class _BaseBackprop(
         validates = validation_set is not None or (
             self.early_stopping and not incremental
         )
-        progress = self._progress
+        progress = self.__dict__.get("_progress")
         if progress is None:
             progress = Progress(validates)
             progress.best_theta = self._theta.copy() if validates else None
@@ -444,16 +446,18 @@ class _BaseBackprop(
     # --------------------------------------------------------- validation
 
     def _validate_training_data(self, X, y, sample_weight, *, first_pass, incremental):
-        if incremental and not first_pass:
+        # Weights set by hand come without the fitted input checks' records.
+        set_by_hand = not first_pass and "_theta" not in self.__dict__
+        if incremental and not first_pass and not set_by_hand:
             plain = self._plain_training_data(X, y, sample_weight)
             if plain is not None:
                 return plain
         # Later calls keep the model's dtype, as scikit-learn's MLP does: a
         # float32 batch must not turn a float64 model (and the coefs_ views a
         # user holds) into a new float32 one.
-        dtype = (np.float64, np.float32) if first_pass else self._theta.dtype
+        dtype = (np.float64, np.float32) if first_pass else self._model_dtype()
         X, y, sample_weight = self._checked_arrays(
-            X, y, sample_weight, dtype=dtype, reset=first_pass
+            X, y, sample_weight, dtype=dtype, reset=first_pass or set_by_hand
         )
         y_encoded = self._encode_targets(y, first_pass, incremental, X.dtype)
         if sp.issparse(X):
@@ -480,6 +484,14 @@ class _BaseBackprop(
         sample_weight = checked_sample_weight(sample_weight, X, X.dtype)
         return X, y, sample_weight
 
+    def _model_dtype(self):
+        """The dtype of the parameters, those set by hand included."""
+        theta = self.__dict__.get("_theta")
+        if theta is not None:
+            return theta.dtype
+        dtype = np.result_type(*map(np.asarray, [*self.coefs_, *self.intercepts_]))
+        return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
     def _plain_training_data(self, X, y, sample_weight):
         """Return ``(X, y_encoded, sample_weight)`` if no conversion is needed.
 
@@ -492,7 +504,7 @@ class _BaseBackprop(
         if (
             hasattr(self, "feature_names_in_")
             or not plain_float_matrix(X, self.n_features_in_)
-            or X.dtype != self._theta.dtype
+            or X.dtype != self._model_dtype()
         ):
             return None
         if sample_weight is not None:

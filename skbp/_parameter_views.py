@@ -14,24 +14,30 @@ class ParameterViewsMixin:
     """
 
     def _packed_parameters(self, network, dtype):
-        """Return the live flat vector, repacked if ``coefs_`` were replaced."""
-        theta = self._theta
+        """Return the live flat vector, repacked if ``coefs_`` were replaced.
+
+        Weights set by hand on an unfitted estimator (``coefs_`` and
+        ``intercepts_`` assigned, no flat vector yet) are packed too, so that
+        ``partial_fit`` or a warm-start ``fit`` trains on from them, as with
+        scikit-learn's MLP.
+        """
+        theta = self.__dict__.get("_theta")
         views = [*self.coefs_, *self.intercepts_]
-        if theta.dtype == dtype and self._views_are_published(views):
-            return theta
-        live_coefs, live_intercepts = network.views(theta)
-        expected = [*live_coefs, *live_intercepts]
-        is_live = len(views) == len(expected) and all(
-            is_same_view(v, e) for v, e in zip(views, expected, strict=True)
-        )
-        if is_live and theta.dtype == dtype:
-            return theta
-        shapes_ok = len(views) == len(expected) and all(
-            np.shape(v) == e.shape for v, e in zip(views, expected, strict=True)
-        )
-        if not shapes_ok:
+        if theta is not None and theta.dtype == dtype:
+            if self._views_are_published(views):
+                return theta
+            live_coefs, live_intercepts = network.views(theta)
+            expected = [*live_coefs, *live_intercepts]
+            if len(views) == len(expected) and all(
+                is_same_view(v, e) for v, e in zip(views, expected, strict=True)
+            ):
+                return theta
+        shapes = [*network.coef_shapes, *((n,) for n in network.layer_units[1:])]
+        if len(views) != len(shapes) or any(
+            np.shape(v) != shape for v, shape in zip(views, shapes, strict=True)
+        ):
             raise ValueError(
-                "coefs_ and intercepts_ do not match the fitted architecture "
+                "coefs_ and intercepts_ do not match the architecture "
                 f"{list(network.layer_units)}; set warm_start=False to refit."
             )
         return network.pack(self.coefs_, self.intercepts_, dtype)

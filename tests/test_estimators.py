@@ -986,3 +986,32 @@ def test_cross_val_score():
         cv=3,
     )
     assert np.all(clf_scores > 0.8)
+
+
+def test_weights_set_by_hand_are_trained_on():
+    # As in scikit-learn's MLP (its test_fit): coefs_ and intercepts_ assigned
+    # to an unfitted estimator are where partial_fit starts.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), rng.integers(2, size=20)
+    # No momentum: the step then depends on the weights alone, not on the
+    # optimizer state the fitted model carries and the one set by hand lacks.
+    params = dict(hidden_layer_sizes=(4,), solver="sgd", momentum=0, random_state=0)
+    fitted = BackpropClassifier(**params)
+    fitted.partial_fit(X, y, classes=[0, 1])
+    by_hand = BackpropClassifier(**params)
+    by_hand.coefs_ = [c.tolist() for c in fitted.coefs_]  # any array-like
+    by_hand.intercepts_ = [b.copy() for b in fitted.intercepts_]
+    by_hand.partial_fit(X, y, classes=[0, 1])
+    fitted.partial_fit(X, y)
+    for ours, theirs in zip(by_hand.coefs_, fitted.coefs_, strict=True):
+        assert_array_equal(ours, theirs)
+
+
+def test_weights_set_by_hand_of_the_wrong_shape_are_refused():
+    X, y = np.ones((4, 3)), np.array([0, 1, 0, 1])
+    model = BackpropClassifier(hidden_layer_sizes=(4,), solver="sgd")
+    model.coefs_ = [np.zeros((2, 4)), np.zeros((4, 1))]
+    model.intercepts_ = [np.zeros(4), np.zeros(1)]
+    with pytest.raises(ValueError, match="coefs_ and intercepts_ do not match"):
+        model.partial_fit(X, y, classes=[0, 1])
+    assert model.coefs_[0].shape == (2, 4)

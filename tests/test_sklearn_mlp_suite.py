@@ -47,11 +47,6 @@ _upstream = _load_upstream()
 # skbp has no reason to mirror.  Their public assertions, where they get that
 # far, pass.
 _NEEDS_SKLEARN_PRIVATES = {
-    "test_fit": (
-        "builds sklearn's fitted state by hand, private _no_improvement_count, "
-        "_coef_velocity, _intercept_velocity, _coef_grads and _intercept_grads "
-        "included; skbp's partial_fit resumes from its own private _network/_theta"
-    ),
     "test_gradient": "calls sklearn's private method _loss_grad_lbfgs",
     "test_learning_rate_warmstart": "reads sklearn's private _optimizer.learning_rate",
     "test_adaptive_learning_rate": "reads sklearn's private _optimizer.learning_rate",
