@@ -10,6 +10,7 @@ float arrays.
 import math
 import warnings
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
@@ -365,7 +366,7 @@ class _BaseBackprop(
             progress.best_theta = self._theta.copy() if validates else None
         else:
             progress.use_stopping_rule(validates, self._theta)
-        optimizer = self._optimizer()
+        optimizer = self._new_optimizer()
         # fit starts a fresh optimizer; partial_fit carries its state on,
         # unless the solver was changed in between.
         if not incremental or not isinstance(
@@ -397,7 +398,7 @@ class _BaseBackprop(
         self._workspace = workspace if incremental else None
         self._publish_progress(progress)
 
-    def _optimizer(self):
+    def _new_optimizer(self):
         if self.solver == "sgd":
             return SGD(self.momentum, self.nesterovs_momentum)
         return Adam(self.beta_1, self.beta_2, self.epsilon)
@@ -432,7 +433,21 @@ class _BaseBackprop(
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
+    @property
+    def _optimizer(self):
+        """The stochastic solver's current learning rate, as scikit-learn's.
+
+        scikit-learn's MLP keeps it in a private ``_optimizer`` that its own
+        tests read (``tests/test_sklearn_mlp_suite.py``); so does skbp.
+        """
+        progress = self.__dict__.get("_progress")
+        if progress is None or self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError("Only a model trained by 'sgd' or 'adam' has this.")
+        return SimpleNamespace(learning_rate=progress.learning_rate)
+
     def _publish_progress(self, progress):
+        # As scikit-learn's private attribute of that name, which its tests read.
+        self._no_improvement_count = progress.no_improvement_count
         self.n_iter_ = progress.n_iter
         self.t_ = progress.t
         self.loss_ = progress.loss
