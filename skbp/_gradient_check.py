@@ -7,12 +7,12 @@ from sklearn.base import is_regressor
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
 
 from ._network import Workspace, loss_and_grad
+from ._validation import checked_sample_weight
 
 
 def _relative_errors(analytic, numeric, floor):
@@ -83,18 +83,9 @@ def _validated_targets(estimator, y, n_samples):
 def _validated_sample_weight(sample_weight, X):
     if sample_weight is None:
         return None
-    sample_weight = _check_sample_weight(
-        sample_weight,
-        X,
-        dtype=np.float64,
-        ensure_non_negative=True,
-        allow_all_zero_weights=True,
+    sample_weight = checked_sample_weight(
+        sample_weight, X, np.float64, allow_all_zero=True
     )
-    # A scalar weight skips check_array's finiteness check.
-    if not np.isfinite(sample_weight).all():
-        raise ValueError(
-            f"sample_weight must be finite, got {sample_weight[0]} for every sample."
-        )
     if not sample_weight.any():
         raise ValueError(
             "sample_weight is zero for every sample, which makes the weighted "

@@ -116,11 +116,12 @@ def comparable_labels(y_dtype, classes_dtype):
     return all(kind in "biuf" for kind in kinds) or kinds in ("UU", "SS")
 
 
-def checked_sample_weight(sample_weight, X, dtype):
+def checked_sample_weight(sample_weight, X, dtype, *, allow_all_zero=False):
     """Validate sample weights as ``fit`` does: finite, non-negative, not all zero.
 
     scikit-learn's ``_check_sample_weight`` refuses NaN and inf in an array,
-    but broadcasts a scalar NaN or inf to every sample.
+    but broadcasts a scalar NaN or inf to every sample.  ``allow_all_zero``
+    leaves the last check to a caller with a message of its own.
     """
     if sample_weight is None:
         return None
@@ -129,7 +130,13 @@ def checked_sample_weight(sample_weight, X, dtype):
             f"sample_weight must be finite, got the scalar {sample_weight!r}. Pass "
             "a non-negative number, or an array with one weight per sample."
         )
-    return _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
+    return _check_sample_weight(
+        sample_weight,
+        X,
+        dtype=dtype,
+        ensure_non_negative=True,
+        allow_all_zero_weights=allow_all_zero,
+    )
 
 
 def _physical_memory():
