@@ -351,19 +351,13 @@ def _record_epoch(progress, theta, settings, loss, n_samples, validation):
     progress.stopped = _end_epoch(progress, theta, settings, score)
 
 
-def _record_divergence(progress, n_samples, settings):
-    """Record an epoch whose loss is not finite, as scikit-learn's MLP does.
+def _record_divergence(progress):
+    """Mark the epoch just recorded, whose loss is not finite, as the last.
 
-    With early stopping, scikit-learn scores the epoch NaN and ends on the best
-    weights.  Training on from non-finite weights cannot recover, so the fit
-    stops here (scikit-learn runs on until its stopping rule fires).
+    With early stopping, scikit-learn scores such an epoch NaN and ends on the
+    best weights.  Training on from non-finite weights cannot recover, so the
+    fit stops here (scikit-learn runs on until its stopping rule fires).
     """
-    progress.n_iter += 1
-    progress.t += n_samples
-    progress.loss_curve.append(progress.loss)
-    progress.validation_scores.append(np.nan)
-    progress.validation_losses.append(np.nan)
-    progress.no_improvement_count += 1
     progress.stopped = progress.diverged = True
     warnings.warn(
         "Training diverged in epoch %d (the loss became non-finite): its "
@@ -373,8 +367,6 @@ def _record_divergence(progress, n_samples, settings):
         ConvergenceWarning,
         stacklevel=4,
     )
-    if settings.verbose:
-        print("Iteration %d, loss = %s" % (progress.n_iter, progress.loss))
 
 
 def _stall_message(settings, early_stopping):
@@ -527,7 +519,9 @@ def _run_epochs(
             progress.loss = loss
             if validation_score is not None and not incremental:
                 interrupt.begin_atomic()
-                _record_divergence(progress, data.n_samples, settings)
+                diverged = (np.nan, np.nan)  # its validation score and loss
+                _record_epoch(progress, theta, settings, loss, data.n_samples, diverged)
+                _record_divergence(progress)
                 interrupt.end_atomic()
             return  # the estimator reports it, or keeps the best weights
         validation = None if validation_score is None else validation_score(theta)
