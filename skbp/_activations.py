@@ -17,45 +17,42 @@ The logistic form is equation (5) of the seed "Backpropagation Derivation"
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-from scipy.special import expit
+from ._primitives import NUMPY
 
 
-def _identity(z):
+def _identity(z, ops=NUMPY):
     return z
 
 
-def _identity_derivative(activation, delta):
+def _identity_derivative(activation, delta, ops=NUMPY):
     return delta
 
 
-def _logistic(z):
-    return expit(z, out=z)
+def _logistic(z, ops=NUMPY):
+    return ops.expit(z, out=z)
 
 
-def _logistic_derivative(activation, delta):
+def _logistic_derivative(activation, delta, ops=NUMPY):
     delta *= activation
     delta *= 1 - activation
     return delta
 
 
-def _tanh(z):
-    return np.tanh(z, out=z)
+def _tanh(z, ops=NUMPY):
+    return ops.tanh(z, out=z)
 
 
-def _tanh_derivative(activation, delta):
+def _tanh_derivative(activation, delta, ops=NUMPY):
     delta *= 1 - activation**2
     return delta
 
 
-def _relu(z):
-    return np.maximum(z, 0, out=z)
+def _relu(z, ops=NUMPY):
+    return ops.relu(z, out=z)
 
 
-def _relu_derivative(activation, delta):
-    # Multiplying by the boolean mask is several times faster than assigning
-    # through it (delta[activation <= 0] = 0).
-    return np.multiply(delta, activation > 0, out=delta)
+def _relu_derivative(activation, delta, ops=NUMPY):
+    return ops.mask_positive(delta, activation)
 
 
 @dataclass(frozen=True)
@@ -67,11 +64,14 @@ class Activation:
     name : str
         The name used by the ``activation`` parameter of the estimators.
     forward : callable
-        ``forward(z)`` overwrites the pre-activation ``z`` with ``f(z)`` and
-        returns it.
+        ``forward(z, ops=NUMPY)`` overwrites the pre-activation ``z`` with
+        ``f(z)`` and returns it (use the result: a namespace without ``out=``
+        returns a new array); ``ops`` are the array primitives of ``z``'s
+        namespace (:mod:`skbp._primitives`).
     multiply_derivative : callable
-        ``multiply_derivative(a, delta)`` multiplies ``delta`` in place by
-        ``f'(z)``, computed from the stored output ``a = f(z)``, and returns it.
+        ``multiply_derivative(a, delta, ops=NUMPY)`` multiplies ``delta`` in
+        place by ``f'(z)``, computed from the stored output ``a = f(z)``, and
+        returns it.
     """
 
     name: str

@@ -14,6 +14,8 @@ import numpy as np
 from sklearn.utils import gen_batches
 
 from ._network import predict_raw_from_views
+from ._primitives import NUMPY, primitives_for
+from ._training import copy_array
 from ._validation import all_finite
 
 
@@ -46,7 +48,7 @@ def _restorer(estimator):
     """Return a function that puts ``estimator`` back as it is now."""
     saved_attributes = dict(estimator.__dict__)
     theta = saved_attributes.get("_theta")
-    saved_theta = None if theta is None else theta.copy()
+    saved_theta = None if theta is None else copy_array(theta)
     progress = saved_attributes.get("_progress")
     restore_progress = None if progress is None else progress.checkpoint()
     random_state = saved_attributes.get("random_state")
@@ -91,24 +93,22 @@ def quiet_floats(method):
     return wrapper
 
 
-def finite_raw(raw):
+def finite_raw(raw, ops=NUMPY):
     """Clip infinite raw outputs to the largest finite float, in place.
 
     Overflowing products give +-inf; as the largest float they still rank and
     saturate the output units, where inf would turn the softmax into NaN.
     """
-    largest = np.finfo(raw.dtype).max
-    np.maximum(raw, -largest, out=raw)
-    return np.minimum(raw, largest, out=raw)
+    dtype = raw.dtype if ops.is_numpy else ops.dtype_name(raw.dtype)
+    largest = float(np.finfo(dtype).max)
+    return ops.clip(raw, -largest, largest, out=raw)
 
 
-def inside_unit_interval(proba):
+def inside_unit_interval(proba, ops=NUMPY):
     """Clip probabilities in place to the floats strictly between 0 and 1."""
-    lowest, highest = _UNIT_INTERVAL_INSIDE[proba.dtype]
-    # Two ufunc calls: np.clip's Python wrapper costs more than the clipping
-    # when predicting a single row.
-    np.maximum(proba, lowest, out=proba)
-    return np.minimum(proba, highest, out=proba)
+    dtype = proba.dtype if ops.is_numpy else np.dtype(ops.dtype_name(proba.dtype))
+    lowest, highest = _UNIT_INTERVAL_INSIDE[dtype]
+    return ops.clip(proba, float(lowest), float(highest), out=proba)
 
 
 DIVERGED_MESSAGE = (
@@ -129,15 +129,24 @@ def raw_output_may_overflow(network, theta, X):
     logistic units reset the bound to 1).  Two reductions over the
     parameters and one over ``X``: cheap next to training.
     """
-    largest_parameter = max(float(theta.max()), -float(theta.min()))
-    bound = max(float(X.max()), -float(X.min()))
+    largest_parameter = _largest_magnitude(theta)
+    bound = _largest_magnitude(X)
     bounded_units = network.hidden.name in ("tanh", "logistic")
     for layer, fan_in in enumerate(network.layer_units[:-1]):
         if layer > 0 and bounded_units:
             bound = 1.0
         bound = (fan_in * bound + 1.0) * largest_parameter
     # Margin: the bound must stay well inside the range to rule overflow out.
-    return not bound < 1e-3 * float(np.finfo(theta.dtype).max)
+    largest = float(np.finfo(primitives_for(theta).dtype_name(theta.dtype)).max)
+    return not bound < 1e-3 * largest
+
+
+def _largest_magnitude(array):
+    """``max(|array|)`` as a Python float, for any namespace (or sparse)."""
+    if isinstance(array, np.ndarray) or not hasattr(array, "__array_namespace__"):
+        return max(float(array.max()), -float(array.min()))
+    xp = primitives_for(array).xp
+    return max(float(xp.max(array)), -float(xp.min(array)))
 
 
 _DIVERGENCE_CHECK_ROWS = 4096

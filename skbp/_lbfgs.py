@@ -14,6 +14,7 @@ from threadpoolctl import ThreadpoolController
 
 from ._interrupt import GracefulInterrupt
 from ._network import Workspace, loss_and_grad
+from ._primitives import primitives_for
 
 
 class _SharedThreadLimit:
@@ -123,7 +124,10 @@ def fit_lbfgs(
         The architecture.
     theta : ndarray of shape (n_params,)
         Flat parameters: the starting point, overwritten with the solution.
-        Computation stays in ``theta``'s dtype; scipy works in float64.
+        Computation stays in ``theta``'s dtype, namespace and device; scipy
+        works in float64 on the host, and only the parameters, the gradient
+        and the loss cross between them, once per evaluation (as in
+        scikit-learn's ``LogisticRegression`` under array-API dispatch).
     data : TrainingData
         Training rows.
     alpha : float
@@ -147,9 +151,14 @@ def fit_lbfgs(
     loss_curve : list of float
         The objective after each iteration.
     """
-    workspace = Workspace(network, data.n_samples, theta.dtype)
+    ops = primitives_for(theta)
+    workspace = Workspace(network, data.n_samples, theta.dtype, ops)
     loss_curve = []
-    accepted = theta.astype(np.float64)  # the last completed iterate
+    # the last completed iterate, on the host
+    accepted = ops.to_host(theta).astype(np.float64)
+
+    def set_theta(x):
+        theta[:] = ops.from_host(x, theta.dtype)
     interrupt = GracefulInterrupt()
     open_task = []  # the iteration under way, begun at its first evaluation
     stop_requested = []
@@ -158,7 +167,7 @@ def fit_lbfgs(
         if tasks is not None and not open_task:
             tasks.begin()
             open_task.append(True)
-        theta[:] = x
+        set_theta(x)
         loss, grad = loss_and_grad(
             theta,
             data.X,
@@ -168,7 +177,7 @@ def fit_lbfgs(
             alpha=alpha,
             workspace=workspace,
         )
-        return loss, grad.astype(np.float64)
+        return float(loss), ops.to_host(grad).astype(np.float64)
 
     def record(intermediate_result):
         # The iterate and its loss are recorded together or not at all.
@@ -180,7 +189,7 @@ def fit_lbfgs(
             print("Iteration %d, loss = %.8f" % (len(loss_curve), loss_curve[-1]))
         if tasks is not None:
             open_task.clear()
-            theta[:] = accepted
+            set_theta(accepted)
             if tasks.end(theta):
                 stop_requested.append(True)
         if interrupt.requested or stop_requested:
@@ -203,9 +212,9 @@ def fit_lbfgs(
     if interrupt.requested:
         # As the stochastic solvers: keep the last completed iteration.
         warnings.warn("Training interrupted by user.", stacklevel=2)
-        theta[:] = accepted
+        set_theta(accepted)
         return len(loss_curve), (loss_curve[-1] if loss_curve else None), loss_curve
-    theta[:] = result.x
+    set_theta(result.x)
     if stop_requested:
         return len(loss_curve), loss_curve[-1], loss_curve  # a callback's choice
     if result.status != 0:

@@ -26,111 +26,119 @@ samples (with sample weights), so that the gradient written by
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-from scipy.special import expit, xlogy
+from ._primitives import NUMPY
 
 
-def _identity(raw, out):
+def _identity(raw, out, ops=NUMPY):
     out[...] = raw
     return out
 
 
-def _logistic(raw, out):
-    return expit(raw, out=out)
+def _logistic(raw, out, ops=NUMPY):
+    return ops.expit(raw, out=out)
 
 
-def _exp(raw, out):
-    return np.exp(raw, out=out)
+def _exp(raw, out, ops=NUMPY):
+    return ops.exp(raw, out=out)
 
 
-def _softmax(raw, out):
-    np.subtract(raw, raw.max(axis=1, keepdims=True), out=out)
-    np.exp(out, out=out)
-    out /= out.sum(axis=1, keepdims=True)
+def _softmax(raw, out, ops=NUMPY):
+    xp = ops.xp
+    out = ops.subtract(raw, xp.max(raw, axis=1, keepdims=True), out=out)
+    out = ops.exp(out, out=out)
+    out /= xp.sum(out, axis=1, keepdims=True)
     return out
 
 
-def log_logistic(raw):
+def log_logistic(raw, ops=NUMPY):
     """Return ``log(expit(raw))`` computed without leaving log space.
 
     Parameters
     ----------
-    raw : ndarray
+    raw : array
         Raw (pre-link) outputs.
+    ops : primitives, default=NUMPY
+        The array primitives of ``raw``'s namespace.
 
     Returns
     -------
-    log_prob : ndarray
+    log_prob : array
         Finite for every finite input: ``-log(1 + exp(-raw))``.
     """
-    return -np.logaddexp(0, -raw)
+    return -ops.logaddexp0(-raw)
 
 
-def logsumexp_rows(raw):
+def logsumexp_rows(raw, ops=NUMPY):
     """Return ``log(sum(exp(raw), axis=1))``, shifted by the row maximum.
 
-    A plain NumPy version: scipy's ``logsumexp`` costs more in dispatch than
+    A plain array version: scipy's ``logsumexp`` costs more in dispatch than
     in arithmetic at minibatch sizes.
 
     Parameters
     ----------
-    raw : ndarray of shape (n_samples, n_outputs)
+    raw : array of shape (n_samples, n_outputs)
         Raw (pre-link) outputs.
+    ops : primitives, default=NUMPY
+        The array primitives of ``raw``'s namespace.
 
     Returns
     -------
-    lse : ndarray of shape (n_samples, 1)
+    lse : array of shape (n_samples, 1)
     """
-    shift = raw.max(axis=1, keepdims=True)
-    return shift + np.log(np.exp(raw - shift).sum(axis=1, keepdims=True))
+    xp = ops.xp
+    shift = xp.max(raw, axis=1, keepdims=True)
+    return shift + xp.log(xp.sum(xp.exp(raw - shift), axis=1, keepdims=True))
 
 
-def log_softmax(raw):
+def log_softmax(raw, ops=NUMPY):
     """Return the logarithm of the row-wise softmax of ``raw``.
 
     Parameters
     ----------
-    raw : ndarray of shape (n_samples, n_outputs)
+    raw : array of shape (n_samples, n_outputs)
         Raw (pre-link) outputs.
+    ops : primitives, default=NUMPY
+        The array primitives of ``raw``'s namespace.
 
     Returns
     -------
-    log_prob : ndarray of shape (n_samples, n_outputs)
+    log_prob : array of shape (n_samples, n_outputs)
         ``raw - logsumexp(raw, axis=1)``, finite for every finite input.
     """
-    return raw - logsumexp_rows(raw)
+    return raw - logsumexp_rows(raw, ops)
 
 
-def _half_squared_error(y, raw, prediction):
+def _half_squared_error(y, raw, prediction, ops=NUMPY):
     residual = prediction - y
-    return 0.5 * np.einsum("ij,ij->i", residual, residual)
+    return 0.5 * ops.rowwise_dot(residual, residual)
 
 
-def _binary_log_loss(y, raw, prediction):
+def _binary_log_loss(y, raw, prediction, ops=NUMPY):
     # -y log(expit(z)) - (1 - y) log(1 - expit(z)) == log(1 + exp(z)) - y z
-    return (np.logaddexp(0, raw) - y * raw).sum(axis=1)
+    return ops.xp.sum(ops.logaddexp0(raw) - y * raw, axis=1)
 
 
-def _multinomial_log_loss(y, raw, prediction):
+def _multinomial_log_loss(y, raw, prediction, ops=NUMPY):
     # The log-normaliser of the softmax read off its own output: at the
     # largest unit log(p) = raw - lse, and there p >= 1 / n_outputs, so the
     # logarithm is accurate.  Two reductions instead of recomputing exp.
-    lse = raw.max(axis=1) - np.log(prediction.max(axis=1))
+    xp = ops.xp
+    lse = xp.max(raw, axis=1) - xp.log(xp.max(prediction, axis=1))
     # dtype: boolean class indicators must not promote float32 losses.
-    return lse * y.sum(axis=1, dtype=raw.dtype) - np.einsum("ij,ij->i", y, raw)
+    return lse * xp.sum(y, axis=1, dtype=raw.dtype) - ops.rowwise_dot(y, raw)
 
 
-def _half_poisson_deviance(y, raw, prediction):
+def _half_poisson_deviance(y, raw, prediction, ops=NUMPY):
     # y log(y / mu) - y + mu with mu = exp(z), written through z to stay finite
-    return (xlogy(y, y) - y * raw - y + prediction).sum(axis=1)
+    return ops.xp.sum(ops.xlogy(y, y) - y * raw - y + prediction, axis=1)
 
 
-def _residual_gradient(y, raw, prediction, out):
-    return np.subtract(prediction, y, out=out)
+def _residual_gradient(y, raw, prediction, out, ops=NUMPY):
+    return ops.subtract(prediction, y, out=out)
 
 
-def _logistic_squared_error_gradient(y, raw, prediction, out):
-    np.subtract(prediction, y, out=out)
+def _logistic_squared_error_gradient(y, raw, prediction, out, ops=NUMPY):
+    out = ops.subtract(prediction, y, out=out)
     out *= prediction
     out *= 1 - prediction
     return out
@@ -147,13 +155,16 @@ class OutputLayer:
     link_name : str
         The name of the output activation (the estimators' ``out_activation_``).
     link : callable
-        ``link(raw, out)`` writes the prediction for the raw output into ``out``.
+        ``link(raw, out, ops=NUMPY)`` writes the prediction for the raw output
+        into ``out`` and returns it; ``ops`` are the array primitives of the
+        arrays' namespace (:mod:`skbp._primitives`).
     per_sample_loss : callable
-        ``per_sample_loss(y, raw, prediction)`` returns the loss of each sample,
-        summed over outputs, of shape (n_samples,).
+        ``per_sample_loss(y, raw, prediction, ops=NUMPY)`` returns the loss of
+        each sample, summed over outputs, of shape (n_samples,).
     raw_gradient : callable
-        ``raw_gradient(y, raw, prediction, out)`` writes the gradient of the
-        per-sample loss with respect to the raw output into ``out``.
+        ``raw_gradient(y, raw, prediction, out, ops=NUMPY)`` writes the
+        gradient of the per-sample loss with respect to the raw output into
+        ``out`` and returns it.
     """
 
     loss_name: str
@@ -162,7 +173,7 @@ class OutputLayer:
     per_sample_loss: Callable
     raw_gradient: Callable
 
-    def loss(self, y, raw, prediction, sample_weight=None):
+    def loss(self, y, raw, prediction, sample_weight=None, ops=NUMPY):
         """Return the (weighted) mean over samples of the per-sample loss.
 
         Parameters
@@ -175,17 +186,22 @@ class OutputLayer:
             ``link(raw)``.
         sample_weight : ndarray of shape (n_samples,), default=None
             Sample weights; ``None`` weighs every sample by one.
+        ops : primitives, default=NUMPY
+            The array primitives of the arrays' namespace.
 
         Returns
         -------
-        loss : float
+        loss : float or 0-d array
+            A Python float for NumPy; a 0-d array left on the device for
+            other namespaces, so that training syncs once per epoch.
         """
-        per_sample = self.per_sample_loss(y, raw, prediction)
+        per_sample = self.per_sample_loss(y, raw, prediction, ops)
+        sum_ = ops.xp.sum
         if sample_weight is None:
-            return float(per_sample.sum()) / per_sample.shape[0]
-        return float(per_sample @ sample_weight / sample_weight.sum())
+            return ops.scalar(sum_(per_sample)) / per_sample.shape[0]
+        return ops.scalar(per_sample @ sample_weight / sum_(sample_weight))
 
-    def gradient(self, y, raw, prediction, out):
+    def gradient(self, y, raw, prediction, out, ops=NUMPY):
         """Write ``d per_sample_loss / d raw`` into ``out`` and return it.
 
         Parameters
@@ -194,12 +210,14 @@ class OutputLayer:
             As for :meth:`loss`.
         out : ndarray of shape (n_samples, n_outputs)
             Buffer for the output delta.
+        ops : primitives, default=NUMPY
+            The array primitives of the arrays' namespace.
 
         Returns
         -------
         delta : ndarray of shape (n_samples, n_outputs)
         """
-        return self.raw_gradient(y, raw, prediction, out)
+        return self.raw_gradient(y, raw, prediction, out, ops)
 
 
 LINKS = {

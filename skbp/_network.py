@@ -18,7 +18,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from ._inplace import add_scaled, matmul_into
+from ._primitives import NUMPY, primitives_for
 
 
 @dataclass(frozen=True)
@@ -65,20 +65,21 @@ class Network:
 
         Parameters
         ----------
-        theta : ndarray of shape (n_params,)
-            The flat parameter vector.
+        theta : array of shape (n_params,)
+            The flat parameter vector, of any supported namespace.
 
         Returns
         -------
-        coefs : list of ndarray of shape (fan_in, fan_out)
+        coefs : list of array of shape (fan_in, fan_out)
             Weight matrices; writing into them writes into ``theta``.
-        intercepts : list of ndarray of shape (fan_out,)
+        intercepts : list of array of shape (fan_out,)
             Bias vectors; views into ``theta`` as well.
         """
+        reshape = primitives_for(theta).reshape
         coefs, intercepts, start = [], [], 0
         for shape in self.coef_shapes:
             stop = start + shape[0] * shape[1]
-            coefs.append(theta[start:stop].reshape(shape))
+            coefs.append(reshape(theta[start:stop], shape))
             start = stop
         for fan_out in self.layer_units[1:]:
             intercepts.append(theta[start : start + fan_out])
@@ -148,21 +149,26 @@ class Workspace:
         The architecture the buffers are shaped for.
     max_rows : int
         The largest batch the buffers must hold.
-    dtype : numpy dtype
-        Floating dtype of the buffers.
+    dtype : dtype
+        Floating dtype of the buffers, of the namespace of ``ops``.
+    ops : primitives, default=NUMPY
+        The array primitives (namespace and device) of the parameters; every
+        function that takes this workspace computes with them.
     """
 
-    def __init__(self, network, max_rows, dtype):
+    def __init__(self, network, max_rows, dtype, ops=NUMPY):
         units = network.layer_units[1:]
         self.network = network
         self.max_rows = max_rows
-        self.dtype = np.dtype(dtype)
-        self._activations = [np.empty((max_rows, n), dtype) for n in units]
-        self._deltas = [np.empty((max_rows, n), dtype) for n in units]
-        self._raw = np.empty((max_rows, units[-1]), dtype)
-        self._ones = np.ones(max_rows, dtype)
-        self.grad = np.empty(network.n_params, dtype)
-        self.step = np.empty(network.n_params, dtype)
+        self.ops = ops
+        self.dtype = np.dtype(dtype) if ops.is_numpy else dtype
+        empty = ops.empty
+        self._activations = [empty((max_rows, n), dtype) for n in units]
+        self._deltas = [empty((max_rows, n), dtype) for n in units]
+        self._raw = empty((max_rows, units[-1]), dtype)
+        self._ones = ops.ones(max_rows, dtype)
+        self.grad = empty(network.n_params, dtype)
+        self.step = empty(network.n_params, dtype)
         self._views = {}
         self._rows = {}
 
@@ -256,21 +262,21 @@ def forward(network, theta, X, workspace):
     raw : ndarray of shape (n_samples, n_outputs)
         The pre-link output of the last layer.
     """
+    ops = workspace.ops
     coefs, intercepts = workspace.views(theta)
     layer_outputs, raw, _ = workspace.rows(X.shape[0])
     activations = [X]
     last = len(coefs) - 1
     for layer in range(last + 1):
         z = raw if layer == last else layer_outputs[layer]
-        if layer == 0:
-            matmul_into(X, coefs[0], out=z)  # X alone may be sparse
-        else:
-            np.matmul(activations[-1], coefs[layer], out=z)
+        # X alone may be sparse (NumPy's matmul handles it)
+        z = ops.matmul(activations[-1], coefs[layer], out=z)
         z += intercepts[layer]
         if layer == last:
-            activations.append(network.output.link(z, out=layer_outputs[layer]))
+            raw = z
+            activations.append(network.output.link(z, layer_outputs[layer], ops))
         else:
-            activations.append(network.hidden.forward(z))
+            activations.append(network.hidden.forward(z, ops))
     return activations, raw
 
 
@@ -317,19 +323,19 @@ def backward(network, theta, activations, deltas, workspace):
     grad : ndarray of shape (n_params,)
         ``workspace.grad``.
     """
+    ops = workspace.ops
     coefs, _ = workspace.views(theta)
     coef_grads, intercept_grads = workspace.views(workspace.grad)
     ones = workspace.ones(deltas[-1].shape[0])
     for layer in range(len(coefs) - 1, -1, -1):
         delta = deltas[layer]
-        if layer == 0:
-            matmul_into(activations[0].T, delta, out=coef_grads[0])  # X: sparse?
-        else:
-            np.matmul(activations[layer].T, delta, out=coef_grads[layer])
-        np.matmul(ones, delta, out=intercept_grads[layer])
+        # Written into views of workspace.grad; activations[0] (X) may be sparse.
+        ops.matmul(activations[layer].T, delta, out=coef_grads[layer])
+        ops.matmul(ones, delta, out=intercept_grads[layer])
         if layer > 0:
-            previous = np.matmul(delta, coefs[layer].T, out=deltas[layer - 1])
-            network.hidden.multiply_derivative(activations[layer], previous)
+            previous = ops.matmul(delta, coefs[layer].T, out=deltas[layer - 1])
+            # In place: every namespace's primitives write into ``out``.
+            network.hidden.multiply_derivative(activations[layer], previous, ops)
     return workspace.grad
 
 
@@ -368,32 +374,38 @@ def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=
 
     Returns
     -------
-    loss : float
-        The value of :math:`J(\\theta)`.
-    grad : ndarray of shape (n_params,)
+    loss : float or 0-d array
+        The value of :math:`J(\\theta)`: a Python float for NumPy, a 0-d
+        array on the device for other namespaces (read it once per epoch,
+        not per step, to keep the device busy).
+    grad : array of shape (n_params,)
         Its gradient.  When a workspace is given this is ``workspace.grad``,
         overwritten by the next call.
     """
     if workspace is None:
-        workspace = Workspace(network, X.shape[0], theta.dtype)
+        ops = primitives_for(theta)
+        workspace = Workspace(network, X.shape[0], theta.dtype, ops)
+    ops = workspace.ops
     activations, raw = forward(network, theta, X, workspace)
     _, _, deltas = workspace.rows(X.shape[0])
-    output_delta = network.output.gradient(y, raw, activations[-1], out=deltas[-1])
+    output_delta = network.output.gradient(y, raw, activations[-1], deltas[-1], ops)
     if sample_weight is None:
         weight_sum = X.shape[0]
         output_delta /= weight_sum
     else:
-        weight_sum = sample_weight.sum()
-        output_delta *= (sample_weight / weight_sum)[:, np.newaxis]
+        weight_sum = ops.xp.sum(sample_weight)
+        output_delta *= (sample_weight / weight_sum)[:, None]
     grad = backward(network, theta, activations, deltas, workspace)
     weights = theta[: network.n_coefs]
     if alpha:
         # The optimizer's step buffer is free until the gradient is complete.
-        scratch = workspace.step[: network.n_coefs]
-        add_scaled(grad[: network.n_coefs], weights, alpha / weight_sum, scratch)
-    loss = network.output.loss(y, raw, activations[-1], sample_weight)
+        scaled = ops.multiply(
+            weights, alpha / weight_sum, out=workspace.step[: network.n_coefs]
+        )
+        grad[: network.n_coefs] += scaled
+    loss = network.output.loss(y, raw, activations[-1], sample_weight, ops)
     if alpha:
-        loss += 0.5 * alpha * float(weights @ weights) / weight_sum
+        loss += 0.5 * alpha * ops.scalar(weights @ weights) / weight_sum
     return loss, grad
 
 
@@ -417,11 +429,12 @@ def hidden_activations_from_views(hidden, coefs, intercepts, X):
     activations : {ndarray, sparse matrix} of shape (n_samples, n_units)
         The output of the last layer given.
     """
+    ops = primitives_for(X)
     activation = X
     for coef, intercept in zip(coefs, intercepts, strict=True):
-        activation = np.asarray(activation @ coef)
+        activation = ops.matmul(activation, coef)  # X may be sparse
         activation += intercept
-        hidden.forward(activation)
+        activation = hidden.forward(activation, ops)
     return activation
 
 
@@ -447,6 +460,6 @@ def predict_raw_from_views(hidden, coefs, intercepts, X):
     raw : ndarray of shape (n_samples, n_outputs)
     """
     last_hidden = hidden_activations_from_views(hidden, coefs[:-1], intercepts[:-1], X)
-    raw = np.asarray(last_hidden @ coefs[-1])
+    raw = primitives_for(X).matmul(last_hidden, coefs[-1])
     raw += intercepts[-1]
     return raw

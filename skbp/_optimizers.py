@@ -12,6 +12,13 @@ from typing import ClassVar
 
 import numpy as np
 
+from ._primitives import NUMPY, primitives_for
+
+
+def _zeros_like(theta):
+    """Zeros of ``theta``'s shape, dtype, namespace and device."""
+    return primitives_for(theta).zeros(theta.shape, theta.dtype)
+
 
 @dataclass
 class SGDState:
@@ -56,9 +63,9 @@ class SGD:
 
     def init(self, theta):
         """Return the initial state for parameters shaped as ``theta``."""
-        return SGDState(np.zeros_like(theta))
+        return SGDState(_zeros_like(theta))
 
-    def update(self, grad, state, learning_rate, out=None):
+    def update(self, grad, state, learning_rate, out=None, ops=NUMPY):
         """Return the step to add to the parameters; updates ``state`` in place.
 
         Parameters
@@ -71,6 +78,8 @@ class SGD:
             Current learning rate.
         out : ndarray of shape (n_params,), default=None
             Buffer for the step; allocated if ``None``.
+        ops : primitives, default=NUMPY
+            The array primitives of the arrays' namespace.
 
         Returns
         -------
@@ -79,15 +88,14 @@ class SGD:
             (no copy on the hot path): add it to the parameters before the
             next update.
         """
-        scaled_grad = np.multiply(grad, learning_rate, out=out)
+        scaled_grad = ops.multiply(grad, learning_rate, out=out)
         velocity = state.velocity
         velocity *= self.momentum
         velocity -= scaled_grad
         if not self.nesterov:
             return velocity
         # momentum * velocity - learning_rate * grad, written over scaled_grad
-        np.subtract(self.momentum * velocity, scaled_grad, out=scaled_grad)
-        return scaled_grad
+        return ops.subtract(self.momentum * velocity, scaled_grad, out=scaled_grad)
 
 
 @dataclass
@@ -133,9 +141,9 @@ class Adam:
 
     def init(self, theta):
         """Return the initial state for parameters shaped as ``theta``."""
-        return AdamState(np.zeros_like(theta), np.zeros_like(theta))
+        return AdamState(_zeros_like(theta), _zeros_like(theta))
 
-    def update(self, grad, state, learning_rate, out=None):
+    def update(self, grad, state, learning_rate, out=None, ops=NUMPY):
         """Return the step to add to the parameters; updates ``state`` in place.
 
         Parameters
@@ -149,6 +157,8 @@ class Adam:
         out : ndarray of shape (n_params,), default=None
             Buffer for the step (and scratch space before that); allocated if
             ``None``.
+        ops : primitives, default=NUMPY
+            The array primitives of the arrays' namespace.
 
         Returns
         -------
@@ -159,16 +169,16 @@ class Adam:
         m, v = state.first_moment, state.second_moment
         # The same products and sums as beta_1 * m + (1 - beta_1) * grad (and
         # likewise for v), rounded alike, with ``out`` as the only scratch.
-        scratch = np.multiply(grad, 1 - self.beta_1, out=out)
+        scratch = ops.multiply(grad, 1 - self.beta_1, out=out)
         m *= self.beta_1
         m += scratch
-        np.multiply(grad, grad, out=scratch)
+        scratch = ops.multiply(grad, grad, out=scratch)
         scratch *= 1 - self.beta_2
         v *= self.beta_2
         v += scratch
         corrected = learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
-        step = np.sqrt(v, out=scratch)
+        step = ops.sqrt(v, out=scratch)
         step += self.epsilon
-        np.divide(m, step, out=step)
+        step = ops.divide(m, step, out=step)
         step *= -corrected
         return step

@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._interrupt import GracefulInterrupt
 from ._network import Workspace, loss_and_grad
+from ._primitives import NUMPY, primitives_for
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Progress:
             self.validation_scores = []
             self.validation_losses = []
             self.best_validation_score = -np.inf
-            self.best_theta = theta.copy()
+            self.best_theta = copy_array(theta)
             self.best_loss = None
         else:
             self.validation_scores = None
@@ -114,14 +115,19 @@ class Progress:
         return restore
 
 
+def copy_array(array):
+    """A copy of ``array`` in its own namespace and on its device."""
+    return primitives_for(array).copy(array)
+
+
 def _copy_state(state):
     """Copy an optimizer state dataclass, its arrays by value."""
     if state is None:
         return None
     arrays = {
-        f.name: getattr(state, f.name).copy()
+        f.name: copy_array(getattr(state, f.name))
         for f in fields(state)
-        if isinstance(getattr(state, f.name), np.ndarray)
+        if hasattr(getattr(state, f.name), "shape")
     }
     return replace(state, **arrays)
 
@@ -187,46 +193,86 @@ class StochasticSettings:
 
 @dataclass(frozen=True)
 class TrainingData:
-    """Validated training arrays, targets encoded as network outputs."""
+    """Validated training arrays, targets encoded as network outputs.
+
+    All three live in the namespace and on the device of the parameters.
+    ``host_sample_weight`` is a NumPy copy of ``sample_weight`` (the same
+    array for NumPy data): off the host, batches of zero weight are found
+    from it once per epoch instead of one device sync per batch.
+    """
 
     X: object
-    y: np.ndarray
-    sample_weight: np.ndarray = None
+    y: object
+    sample_weight: object = None
+    host_sample_weight: np.ndarray = None
+
+    def __post_init__(self):
+        if self.host_sample_weight is None and self.sample_weight is not None:
+            host = primitives_for(self.sample_weight).to_host(self.sample_weight)
+            object.__setattr__(self, "host_sample_weight", host)
 
     @property
     def n_samples(self):
         """Number of rows."""
         return self.X.shape[0]
 
-    def rows(self, index, buffers=None):
+    def rows(self, index, buffers=None, ops=NUMPY):
         """Return the batch at ``index`` (a slice or an array of row numbers).
 
         Parameters
         ----------
-        index : slice or ndarray of int
-            Rows to take.
-        buffers : tuple of (ndarray, ndarray), default=None
+        index : slice or array of int
+            Rows to take; an array of the data's namespace and device.
+        buffers : tuple of (array, array), default=None
             Preallocated buffers for gathered rows of dense ``X`` and of
             ``y``; used when ``index`` is an array.
+        ops : primitives, default=NUMPY
+            The array primitives of the data's namespace.
 
         Returns
         -------
-        X, y, sample_weight : ndarray
+        X, y, sample_weight : array
             The rows (``sample_weight`` is None when the data has none); a
             plain tuple, since it is built once per step.
         """
         sw = self.sample_weight
-        sw = None if sw is None else sw[index]
-        if buffers is None or isinstance(index, slice):
-            return self.X[index], self.y[index], sw
-        X_buffer, y_buffer = buffers
+        if isinstance(index, slice):
+            return self.X[index], self.y[index], None if sw is None else sw[index]
+        sw = None if sw is None else ops.take_rows(sw, index)
+        X_buffer, y_buffer = (None, None) if buffers is None else buffers
         n_rows = index.shape[0]
-        # mode="clip" skips the bounds check's extra copy (the rows are a
-        # permutation of valid indices).
-        y = self.y.take(index, axis=0, out=y_buffer[:n_rows], mode="clip")
-        if X_buffer is None:  # sparse X
-            return self.X[index], y, sw
-        return self.X.take(index, axis=0, out=X_buffer[:n_rows], mode="clip"), y, sw
+        y = ops.take_rows(self.y, index, out=_head(y_buffer, n_rows))
+        return ops.take_rows(self.X, index, out=_head(X_buffer, n_rows)), y, sw
+
+
+def _head(buffer, n_rows):
+    """The first ``n_rows`` of ``buffer``, or None without a buffer."""
+    return None if buffer is None else buffer[:n_rows]
+
+
+def _weightless_batches(data, order, batch_size):
+    """Whether each batch of this epoch weighs nothing, computed on the host.
+
+    Parameters
+    ----------
+    data : TrainingData
+        Training rows; ``None`` is returned if they have no sample weights.
+    order : ndarray of int or None
+        The epoch's row order (host), ``None`` for the data's own order.
+    batch_size : int
+        Rows per batch.
+
+    Returns
+    -------
+    weightless : ndarray of bool of shape (n_batches,) or None
+    """
+    weights = data.host_sample_weight
+    if weights is None:
+        return None
+    if order is not None:
+        weights = weights[order]
+    starts = np.arange(0, data.n_samples, batch_size)
+    return ~(np.add.reduceat(weights > 0, starts) > 0)
 
 
 def run_epoch(network, theta, data, settings, progress, *, order, buffers, interrupt):
@@ -260,11 +306,25 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
         epoch there.
     """
     workspace, gather_buffers = buffers
+    ops = workspace.ops
+    # Off the host, the checks below that would wait for the device run once
+    # per epoch: zero-weight batches are found on the host beforehand, and a
+    # non-finite loss shows in the epoch's sum.
+    per_step_checks = ops.syncs_each_step
+    weightless = None if per_step_checks else _weightless_batches(
+        data, order, settings.batch_size
+    )
+    if order is not None and not ops.is_numpy:
+        order = ops.from_host(order)
     accumulated = 0.0
-    for batch_slice in _batch_slices(data.n_samples, settings.batch_size):
+    for number, batch_slice in enumerate(
+        _batch_slices(data.n_samples, settings.batch_size)
+    ):
+        if weightless is not None and weightless[number]:
+            continue
         index = batch_slice if order is None else order[batch_slice]
-        X, y, sample_weight = data.rows(index, gather_buffers)
-        if sample_weight is not None and not sample_weight.any():
+        X, y, sample_weight = data.rows(index, gather_buffers, ops)
+        if per_step_checks and sample_weight is not None and not sample_weight.any():
             continue  # a batch that weighs nothing has no gradient (0 / 0)
         loss, grad = loss_and_grad(
             theta,
@@ -275,17 +335,17 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
             alpha=settings.alpha,
             workspace=workspace,
         )
-        if not math.isfinite(loss):
+        if per_step_checks and not math.isfinite(loss):
             return loss
         accumulated += loss * (batch_slice.stop - batch_slice.start)
         # The optimizer's state and the weights change together or not at all.
         interrupt.begin_atomic()
         theta += settings.optimizer.update(
-            grad, progress.optimizer_state, progress.learning_rate, workspace.step
+            grad, progress.optimizer_state, progress.learning_rate, workspace.step, ops
         )
         interrupt.end_atomic()
         interrupt.check()
-    return accumulated / data.n_samples
+    return float(accumulated) / data.n_samples
 
 
 def _epoch_buffers(network, data, settings, dtype, workspace=None):
@@ -294,20 +354,22 @@ def _epoch_buffers(network, data, settings, dtype, workspace=None):
     ``workspace`` is reused when it fits this network, dtype and batch size
     (the estimators keep one across ``partial_fit`` calls).
     """
-    if not _fits(workspace, network, settings.batch_size, dtype):
-        workspace = Workspace(network, settings.batch_size, dtype)
+    ops = primitives_for(data.X)
+    if not _fits(workspace, network, settings.batch_size, dtype, ops):
+        workspace = Workspace(network, settings.batch_size, dtype, ops)
     if not settings.shuffle:
         return workspace, None
     X_buffer = None
     if not sp.issparse(data.X):
-        X_buffer = np.empty((settings.batch_size, data.X.shape[1]), data.X.dtype)
-    y_buffer = np.empty((settings.batch_size, data.y.shape[1]), data.y.dtype)
+        X_buffer = ops.empty((settings.batch_size, data.X.shape[1]), data.X.dtype)
+    y_buffer = ops.empty((settings.batch_size, data.y.shape[1]), data.y.dtype)
     return workspace, (X_buffer, y_buffer)
 
 
-def _fits(workspace, network, n_rows, dtype):
+def _fits(workspace, network, n_rows, dtype, ops):
     return (
         workspace is not None
+        and workspace.ops is ops
         and workspace.network == network
         and workspace.max_rows >= n_rows
         and workspace.dtype == dtype
@@ -322,7 +384,7 @@ def _record_improvement(progress, theta, tol, validation_score):
         improved_by_tol = validation_score >= progress.best_validation_score + tol
         if validation_score > progress.best_validation_score:
             progress.best_validation_score = validation_score
-            progress.best_theta = theta.copy()
+            progress.best_theta = copy_array(theta)
     else:
         improved_by_tol = progress.loss <= progress.best_loss - tol
         progress.best_loss = min(progress.best_loss, progress.loss)

@@ -14,6 +14,8 @@ import numpy as np
 from sklearn import get_config
 from sklearn.utils.validation import _check_sample_weight
 
+from ._primitives import primitives_for
+
 
 def is_same_view(candidate, view):
     """Whether ``candidate`` is exactly ``view``: same start, shape and strides."""
@@ -62,7 +64,10 @@ def all_finite(array):
     a boolean temporary; a sum that overflows from finite terms falls back to
     the elementwise test.
     """
-    return bool(np.isfinite(array.sum())) or bool(np.isfinite(array).all())
+    if isinstance(array, np.ndarray):
+        return bool(np.isfinite(array.sum())) or bool(np.isfinite(array).all())
+    xp = primitives_for(array).xp
+    return bool(xp.isfinite(xp.sum(array))) or bool(xp.all(xp.isfinite(array)))
 
 
 def is_finite(array):

@@ -183,13 +183,13 @@ def test_check_gradients_does_not_modify_the_estimator(estimator):
 # --------------------------------------------------- detects wrong gradients
 
 
-def _derivative_of_identity(activation, delta):
+def _derivative_of_identity(activation, delta, ops=None):
     # Wrong for every non-identity activation: drops the f'(z) factor of
     # Liskowski's eq. (4), delta_h = f'(z_h) sum_k delta_k w_kh.
     return delta
 
 
-def _logistic_derivative_missing_one_minus_a(activation, delta):
+def _logistic_derivative_missing_one_minus_a(activation, delta, ops=None):
     delta *= activation  # a instead of a (1 - a)
     return delta
 
@@ -242,7 +242,7 @@ def test_detects_the_residual_shortcut_on_a_non_canonical_pair():
     assert clf.out_activation_ == "logistic"
     assert check_gradients(clf, X, y) < AGREES
 
-    def residual(y_true, raw, prediction, out):
+    def residual(y_true, raw, prediction, out, ops=None):
         return np.subtract(prediction, y_true, out=out)
 
     output = dataclasses.replace(clf._network.output, raw_gradient=residual)

@@ -1,0 +1,430 @@
+"""Array primitives chosen by the input's namespace: the seam of one core.
+
+The core (forward, backward, losses, optimizers) is written once against the
+small set of operations below (DESIGN.md, principle 6).  Each takes an
+optional ``out=`` buffer and returns the result, which callers always use:
+
+- :class:`NumPyPrimitives` maps them onto NumPy's ufuncs with ``out=``,
+  scipy's ``expit`` and ``einsum``: the arithmetic of the NumPy path is the
+  one that matches scikit-learn's MLP, unchanged;
+- :class:`TorchPrimitives` onto torch's own ``out=`` kernels, on the tensors'
+  device;
+- :class:`ArrayAPIPrimitives` onto plain array-API functions for any other
+  namespace (array-api-strict, CuPy through array-api-compat), writing into
+  ``out`` by assignment where one is given.
+
+Every namespace here must give views for slices and reshapes and support
+in-place operators (``+=``, ``*=``, assignment into slices): the per-layer
+``coefs_`` are views into one flat parameter vector (principle 2), updated
+in place.  NumPy, torch, CuPy and array-api-strict do; immutable arrays
+(JAX) are refused by :func:`primitives_for`.
+
+Random draws never happen here: they come from the estimators' NumPy
+``RandomState`` on the host and are moved with :meth:`from_host`.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, xlogy
+from sklearn.externals import array_api_compat
+
+
+def matmul_into(a, b, out=None):
+    """Write ``a @ b`` into ``out`` and return it; ``a`` may be sparse.
+
+    Parameters
+    ----------
+    a : {ndarray, sparse matrix} of shape (n, k)
+    b : ndarray of shape (k, m)
+    out : ndarray of shape (n, m) or None
+        Allocated if None.
+
+    Returns
+    -------
+    out : ndarray of shape (n, m)
+    """
+    if sp.issparse(a):
+        if out is None:
+            return np.asarray(a @ b)
+        out[...] = a @ b
+        return out
+    return np.matmul(a, b, out=out)
+
+
+def _relu_numpy(z, out=None):
+    return np.maximum(z, 0, out=out)
+
+
+def _mask_positive_numpy(delta, activation):
+    # Multiplying by the boolean mask is several times faster than assigning
+    # through it (delta[activation <= 0] = 0).
+    return np.multiply(delta, activation > 0, out=delta)
+
+
+def _clip_numpy(x, lowest, highest, out=None):
+    # Two ufunc calls: np.clip's Python wrapper costs more than the clipping
+    # when predicting a single row.
+    out = np.maximum(x, lowest, out=out)
+    return np.minimum(out, highest, out=out)
+
+
+def _logaddexp0_numpy(x):
+    return np.logaddexp(0, x)
+
+
+def _rowwise_dot_numpy(a, b):
+    return np.einsum("ij,ij->i", a, b)
+
+
+def _take_rows_numpy(A, index, out=None):
+    if sp.issparse(A):
+        return A[index]
+    # mode="clip" skips the bounds check's extra copy (the rows are a
+    # permutation of valid indices).
+    return A.take(index, axis=0, out=out, mode="clip")
+
+
+class NumPyPrimitives:
+    """The primitives on NumPy arrays (and scipy.sparse inputs).
+
+    The attributes are NumPy's own functions, so that the hot path of the
+    NumPy estimators pays one attribute lookup per operation and nothing more.
+    """
+
+    name = "numpy"
+    xp = np
+    device = None
+    is_numpy = True
+    # Per-batch checks (the batch loss's finiteness, a batch of zero weight)
+    # cost nothing on the host; other namespaces defer them to the epoch's end.
+    syncs_each_step = True
+
+    matmul = staticmethod(matmul_into)
+    multiply = staticmethod(np.multiply)
+    subtract = staticmethod(np.subtract)
+    divide = staticmethod(np.divide)
+    sqrt = staticmethod(np.sqrt)
+    exp = staticmethod(np.exp)
+    tanh = staticmethod(np.tanh)
+    expit = staticmethod(expit)
+    relu = staticmethod(_relu_numpy)
+    clip = staticmethod(_clip_numpy)
+    mask_positive = staticmethod(_mask_positive_numpy)
+    logaddexp0 = staticmethod(_logaddexp0_numpy)
+    rowwise_dot = staticmethod(_rowwise_dot_numpy)
+    xlogy = staticmethod(xlogy)
+    take_rows = staticmethod(_take_rows_numpy)
+
+    @staticmethod
+    def empty(shape, dtype):
+        """An uninitialised array."""
+        return np.empty(shape, dtype)
+
+    @staticmethod
+    def zeros(shape, dtype):
+        """An array of zeros."""
+        return np.zeros(shape, dtype)
+
+    @staticmethod
+    def ones(shape, dtype):
+        """An array of ones."""
+        return np.ones(shape, dtype)
+
+    @staticmethod
+    def copy(array):
+        """A copy of ``array`` in this namespace."""
+        return array.copy()
+
+    @staticmethod
+    def from_host(array, dtype=None):
+        """``array`` (NumPy) in this namespace, on this device."""
+        return np.asarray(array, dtype=dtype)
+
+    @staticmethod
+    def to_host(array):
+        """``array`` as a NumPy array."""
+        return array
+
+    @staticmethod
+    def scalar(value):
+        """A reduction's result as a Python float (NumPy syncs for free)."""
+        return float(value)
+
+    @staticmethod
+    def reshape(array, shape):
+        """A view of ``array`` with another shape."""
+        return array.reshape(shape)
+
+    @staticmethod
+    def float_dtype(name):
+        """The namespace's floating dtype called ``name``."""
+        return np.dtype(name)
+
+    @staticmethod
+    def dtype_name(dtype):
+        """The name ('float32', 'float64') of a namespace dtype."""
+        return np.dtype(dtype).name
+
+
+NUMPY = NumPyPrimitives()
+
+
+def _write(value, out):
+    """Return ``value``, assigned into ``out`` first if a buffer is given."""
+    if out is None:
+        return value
+    out[...] = value
+    return out
+
+
+class ArrayAPIPrimitives:
+    """The primitives in plain array-API code, for any in-place namespace.
+
+    Parameters
+    ----------
+    xp : module
+        The array-API namespace (as array-api-compat returns it).
+    device : object
+        The device every array is allocated on.
+    """
+
+    is_numpy = False
+    syncs_each_step = False
+
+    def __init__(self, xp, device):
+        self.xp = xp
+        self.device = device
+        self.name = xp.__name__
+
+    def matmul(self, a, b, out=None):
+        """``a @ b``."""
+        return _write(a @ b, out)
+
+    def multiply(self, a, b, out=None):
+        """``a * b``."""
+        return _write(a * b, out)
+
+    def subtract(self, a, b, out=None):
+        """``a - b``."""
+        return _write(a - b, out)
+
+    def divide(self, a, b, out=None):
+        """``a / b``."""
+        return _write(a / b, out)
+
+    def sqrt(self, x, out=None):
+        """Square root."""
+        return _write(self.xp.sqrt(x), out)
+
+    def exp(self, x, out=None):
+        """Exponential."""
+        return _write(self.xp.exp(x), out)
+
+    def tanh(self, x, out=None):
+        """Hyperbolic tangent."""
+        return _write(self.xp.tanh(x), out)
+
+    def expit(self, x, out=None):
+        """The logistic function ``1 / (1 + exp(-x))``."""
+        return _write(1.0 / (1.0 + self.xp.exp(-x)), out)
+
+    def relu(self, x, out=None):
+        """``max(x, 0)``, NaN propagated as NumPy does."""
+        return _write(self.xp.maximum(x, self.xp.zeros_like(x)), out)
+
+    def clip(self, x, lowest, highest, out=None):
+        """``x`` clipped to ``[lowest, highest]`` (Python floats)."""
+        return _write(self.xp.clip(x, min=lowest, max=highest), out)
+
+    def mask_positive(self, delta, activation):
+        """``delta`` times ``activation > 0``, in place."""
+        delta *= self.xp.astype(activation > 0, delta.dtype)
+        return delta
+
+    def logaddexp0(self, x):
+        """``log(1 + exp(x))`` without overflow."""
+        return self.xp.logaddexp(self.xp.zeros_like(x), x)
+
+    def rowwise_dot(self, a, b):
+        """The dot product of each row of ``a`` with the same row of ``b``."""
+        return self.xp.sum(a * b, axis=1)
+
+    def xlogy(self, x, y):
+        """``x * log(y)``, 0 where ``x`` is 0."""
+        xp = self.xp
+        safe_y = xp.where(x == 0, xp.ones_like(y), y)
+        return x * xp.log(safe_y)
+
+    def take_rows(self, A, index, out=None):
+        """The rows of ``A`` at ``index`` (an integer array of this namespace)."""
+        return _write(self.xp.take(A, index, axis=0), out)
+
+    def empty(self, shape, dtype):
+        """An uninitialised array on the device."""
+        return self.xp.empty(shape, dtype=dtype, device=self.device)
+
+    def zeros(self, shape, dtype):
+        """An array of zeros on the device."""
+        return self.xp.zeros(shape, dtype=dtype, device=self.device)
+
+    def ones(self, shape, dtype):
+        """An array of ones on the device."""
+        return self.xp.ones(shape, dtype=dtype, device=self.device)
+
+    def copy(self, array):
+        """A copy of ``array`` on its device."""
+        return self.xp.asarray(array, copy=True)
+
+    def from_host(self, array, dtype=None):
+        """A NumPy ``array`` moved to the device (as ``dtype``, a name or dtype)."""
+        if isinstance(dtype, str):
+            dtype = self.float_dtype(dtype)
+        return self.xp.asarray(np.asarray(array), dtype=dtype, device=self.device)
+
+    def to_host(self, array):
+        """``array`` as a NumPy array."""
+        return _to_numpy(array, self.xp)
+
+    @staticmethod
+    def scalar(value):
+        """A reduction's result, left on the device (no sync)."""
+        return value
+
+    def reshape(self, array, shape):
+        """A view of ``array`` with another shape."""
+        return self.xp.reshape(array, shape)
+
+    def float_dtype(self, name):
+        """The namespace's floating dtype called ``name``."""
+        return getattr(self.xp, np.dtype(name).name)
+
+    def dtype_name(self, dtype):
+        """The name ('float32', 'float64') of a namespace dtype."""
+        return "float32" if dtype == self.xp.float32 else "float64"
+
+
+def _to_numpy(array, xp):
+    from sklearn.utils._array_api import move_to
+
+    return move_to(array, xp=np, device="cpu")
+
+
+class TorchPrimitives(ArrayAPIPrimitives):
+    """The primitives on torch tensors: torch's own ``out=`` kernels.
+
+    Parameters
+    ----------
+    xp : module
+        array-api-compat's torch namespace (for the functional rest).
+    device : torch.device
+        The device of the tensors.
+    """
+
+    def __init__(self, xp, device):
+        super().__init__(xp, device)
+        import torch
+
+        self._torch = torch
+        self.name = "torch"
+
+    def matmul(self, a, b, out=None):
+        """``a @ b``, written into ``out``."""
+        return self._torch.matmul(a, b, out=out)
+
+    def multiply(self, a, b, out=None):
+        """``a * b``, written into ``out``."""
+        return self._torch.mul(a, b, out=out)
+
+    def subtract(self, a, b, out=None):
+        """``a - b``, written into ``out``."""
+        return self._torch.sub(a, b, out=out)
+
+    def divide(self, a, b, out=None):
+        """``a / b``, written into ``out``."""
+        return self._torch.div(a, b, out=out)
+
+    def sqrt(self, x, out=None):
+        """Square root, written into ``out``."""
+        return self._torch.sqrt(x, out=out)
+
+    def exp(self, x, out=None):
+        """Exponential, written into ``out``."""
+        return self._torch.exp(x, out=out)
+
+    def tanh(self, x, out=None):
+        """Hyperbolic tangent, written into ``out``."""
+        return self._torch.tanh(x, out=out)
+
+    def expit(self, x, out=None):
+        """The logistic function, written into ``out``."""
+        return self._torch.sigmoid(x, out=out)
+
+    def relu(self, x, out=None):
+        """``max(x, 0)``, written into ``out``."""
+        return self._torch.clamp(x, min=0, out=out)
+
+    def clip(self, x, lowest, highest, out=None):
+        """``x`` clipped to ``[lowest, highest]``, written into ``out``."""
+        return self._torch.clamp(x, min=lowest, max=highest, out=out)
+
+    def mask_positive(self, delta, activation):
+        """``delta`` times ``activation > 0``, in place."""
+        return delta.mul_(activation > 0)
+
+    def xlogy(self, x, y):
+        """``x * log(y)``, 0 where ``x`` is 0."""
+        return self._torch.xlogy(x, y)
+
+    def take_rows(self, A, index, out=None):
+        """The rows of ``A`` at ``index``, written into ``out``."""
+        return self._torch.index_select(A, 0, index, out=out)
+
+    def copy(self, array):
+        """A copy of ``array`` on its device."""
+        return array.clone()
+
+
+_PRIMITIVES = {}
+
+
+def primitives_for(array):
+    """Return the primitives for the namespace and device of ``array``.
+
+    Parameters
+    ----------
+    array : array or sparse matrix
+        An input or parameter array.
+
+    Returns
+    -------
+    primitives : NumPyPrimitives or ArrayAPIPrimitives
+
+    Raises
+    ------
+    ValueError
+        If the namespace's arrays cannot be updated in place (JAX).
+    """
+    if isinstance(array, np.ndarray) or sp.issparse(array):
+        return NUMPY
+    xp = array_api_compat.array_namespace(array)
+    if array_api_compat.is_numpy_namespace(xp):
+        return NUMPY
+    device = array_api_compat.device(array)
+    key = (xp.__name__, str(device))
+    primitives = _PRIMITIVES.get(key)
+    if primitives is None:
+        primitives = _new_primitives(xp, device)
+        _PRIMITIVES[key] = primitives
+    return primitives
+
+
+def _new_primitives(xp, device):
+    if array_api_compat.is_jax_namespace(xp):
+        raise ValueError(
+            "skbp trains its parameters in place, which JAX arrays do not "
+            "allow. Pass NumPy arrays, torch tensors, CuPy arrays or another "
+            "array-API namespace with in-place updates."
+        )
+    if array_api_compat.is_torch_namespace(xp):
+        return TorchPrimitives(xp, device)
+    return ArrayAPIPrimitives(xp, device)
