@@ -26,6 +26,13 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
+from ._array_api import (
+    FIRST_FIT_DTYPES,
+    ArrayAPIMixin,
+    host_dtype,
+    input_primitives,
+    to_host,
+)
 from ._callbacks import CallbackTasks
 from ._guards import (
     check_not_diverged,
@@ -39,9 +46,16 @@ from ._losses import get_output_layer
 from ._network import Network, hidden_activations_from_views, predict_raw_from_views
 from ._optimizers import SGD, Adam
 from ._parameter_views import ParameterViewsMixin
+from ._primitives import primitives_for
 from ._random import MemoizedFirstShuffle
 from ._schedules import Constant, make_schedule
-from ._training import Progress, StochasticSettings, TrainingData, fit_stochastic
+from ._training import (
+    Progress,
+    StochasticSettings,
+    TrainingData,
+    copy_array,
+    fit_stochastic,
+)
 from ._validation import (
     check_parameter_memory,
     checked_sample_weight,
@@ -55,7 +69,11 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
 class _BaseBackprop(
-    HeldOutValidationMixin, ParameterViewsMixin, CallbackSupportMixin, BaseEstimator
+    ArrayAPIMixin,
+    HeldOutValidationMixin,
+    ParameterViewsMixin,
+    CallbackSupportMixin,
+    BaseEstimator,
 ):
     """Shared machinery of the classifier and the regressor."""
 
@@ -228,7 +246,7 @@ class _BaseBackprop(
             random_state = self._stream_random_state()
         else:
             random_state = check_random_state(self.random_state)
-        self._set_up_parameters(network, random_state, data.X.dtype, first_pass)
+        self._set_up_parameters(network, random_state, data.X, first_pass)
         # Tears the callbacks down whether training succeeds or fails, so
         # that none keeps the estimator (or its pickle) holding its context.
         with callback_management_context(self):
@@ -251,27 +269,34 @@ class _BaseBackprop(
         X, y_encoded, sample_weight = self._validate_training_data(
             X, y, sample_weight, first_pass=first_pass, incremental=incremental
         )
+        dtype = host_dtype(primitives_for(X), X.dtype)
         sample_weight = self._weighted_by_class(
-            y_encoded, sample_weight, X.dtype, incremental=incremental
+            y_encoded, sample_weight, dtype, incremental=incremental
         )
-        return TrainingData(X, y_encoded, sample_weight)
+        return self._on_device(TrainingData(X, y_encoded, sample_weight))
 
     def _network_for(self, data, hidden_sizes):
         """The network for this data; the fitted one if it is the same."""
         network = self._build_network(data.X.shape[1], hidden_sizes, data.y.shape[1])
         if network == getattr(self, "_network", None):
             return self._network  # keeps its cached layout
-        check_parameter_memory(network, self.hidden_layer_sizes, data.X.dtype)
+        dtype = host_dtype(primitives_for(data.X), data.X.dtype)
+        check_parameter_memory(network, self.hidden_layer_sizes, dtype)
         return network
 
-    def _set_up_parameters(self, network, random_state, dtype, first_pass):
-        """Draw fresh parameters, or take up the fitted ones to train on."""
+    def _set_up_parameters(self, network, random_state, X, first_pass):
+        """Draw fresh parameters, or take up the fitted ones to train on.
+
+        Fresh parameters are drawn on the host and moved to ``X``'s device.
+        """
+        ops = primitives_for(X)
         if first_pass:
-            self._theta = network.init_parameters(random_state, dtype)
+            theta = network.init_parameters(random_state, host_dtype(ops, X.dtype))
+            self._theta = ops.from_host(theta)
             self._progress = None
         else:
             self._check_same_architecture(network)
-            self._theta = self._packed_parameters(network, dtype)
+            self._theta = self._packed_parameters(network, X.dtype, ops)
         self._network = network
 
     def _callback_tasks(self, X, y, incremental):
@@ -363,7 +388,7 @@ class _BaseBackprop(
         progress = self.__dict__.get("_progress")
         if progress is None:
             progress = Progress(validates)
-            progress.best_theta = self._theta.copy() if validates else None
+            progress.best_theta = copy_array(self._theta) if validates else None
         else:
             progress.use_stopping_rule(validates, self._theta)
         optimizer = self._new_optimizer()
@@ -463,18 +488,23 @@ class _BaseBackprop(
     def _validate_training_data(self, X, y, sample_weight, *, first_pass, incremental):
         # Weights set by hand come without the fitted input checks' records.
         set_by_hand = not first_pass and "_theta" not in self.__dict__
-        if incremental and not first_pass and not set_by_hand:
+        ops = input_primitives(X)
+        if not first_pass:
+            self._check_fitted_namespace(ops, "partial_fit" if incremental else "fit")
+        if incremental and not first_pass and not set_by_hand and ops.is_numpy:
             plain = self._plain_training_data(X, y, sample_weight)
             if plain is not None:
                 return plain
         # Later calls keep the model's dtype, as scikit-learn's MLP does: a
         # float32 batch must not turn a float64 model (and the coefs_ views a
         # user holds) into a new float32 one.
-        dtype = (np.float64, np.float32) if first_pass else self._model_dtype()
+        dtype = FIRST_FIT_DTYPES if first_pass else self._model_dtype()
         X, y, sample_weight = self._checked_arrays(
             X, y, sample_weight, dtype=dtype, reset=first_pass or set_by_hand
         )
-        y_encoded = self._encode_targets(y, first_pass, incremental, X.dtype)
+        y_encoded = self._encode_targets(
+            y, first_pass, incremental, host_dtype(ops, X.dtype)
+        )
         if sp.issparse(X):
             X = X.tocsr()
         return X, y_encoded, sample_weight
@@ -483,7 +513,15 @@ class _BaseBackprop(
         """``validate_data`` for training or held-out rows, and their weights.
 
         A single-column ``y`` becomes 1-d (with scikit-learn's warning).
+        Off NumPy, ``X`` stays in its namespace and ``y`` and the weights
+        come back on the host (:mod:`skbp._array_api`).
         """
+        ops = input_primitives(X)
+        if not ops.is_numpy:
+            return self._checked_device_arrays(
+                X, y, sample_weight, ops, dtype=dtype, reset=reset
+            )
+        y, sample_weight = to_host(y), to_host(sample_weight)
         X, y = validate_data(
             self,
             X,
@@ -533,22 +571,31 @@ class _BaseBackprop(
 
     # --------------------------------------------------------- prediction
 
-    def _checked_input(self, X):
-        """Validate ``X`` for prediction; plain float arrays pass as they are."""
+    def _checked_input(self, X, method):
+        """Validate ``X`` for prediction; plain float arrays pass as they are.
+
+        Input of another namespace than the model's is refused, naming
+        ``method``.
+        """
         if "coefs_" not in self.__dict__:
             check_is_fitted(self)
+        theta = self.__dict__.get("_theta")
+        if not (theta is None or type(theta) is np.ndarray) or not (
+            input_primitives(X).is_numpy
+        ):
+            return self._model_input(X, method)
         if hasattr(self, "feature_names_in_") or not plain_float_matrix(
             X, self.n_features_in_
         ):
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return X
 
-    def _raw_output(self, X):
-        X = self._checked_input(X)
+    def _raw_output(self, X, method):
+        X = self._checked_input(X, method)
         raw = predict_raw_from_views(
             self._network.hidden, self.coefs_, self.intercepts_, X
         )
-        return finite_raw(raw)
+        return finite_raw(raw, primitives_for(raw))
 
     @quiet_floats
     def hidden_activations(self, X, layer=-1):
@@ -594,7 +641,7 @@ class _BaseBackprop(
         >>> clf.hidden_activations(X[:2], layer=0).shape
         (2, 8)
         """
-        X = self._checked_input(X)
+        X = self._checked_input(X, "hidden_activations")
         n_layers = self._layers_up_to(layer)
         activations = hidden_activations_from_views(
             self._network.hidden, self.coefs_[:n_layers], self.intercepts_[:n_layers], X
@@ -617,9 +664,10 @@ class _BaseBackprop(
 
     def _output(self, raw):
         """Apply the output link to ``raw`` (a fresh array)."""
-        return self._network.output.link(raw, out=raw)
+        return self._network.output.link(raw, raw, primitives_for(raw))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags

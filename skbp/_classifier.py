@@ -4,7 +4,6 @@ import math
 from numbers import Real
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
@@ -13,14 +12,18 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from ._array_api import to_host
 from ._base import _BaseBackprop
 from ._docstrings import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
 from ._guards import inside_unit_interval, quiet_floats, unchanged_on_error
 from ._losses import LINKS, log_logistic, log_softmax
+from ._primitives import primitives_for
 from ._validation import comparable_labels, score_weights
 
 # predict_log_proba switches from log space to log(predict_proba) above p = 1/2.
-_LOG_HALF = np.log(0.5)
+# A Python float: array-API namespaces refuse NumPy scalars (and in float32,
+# the comparison selects the same values either way).
+_LOG_HALF = float(np.log(0.5))
 
 
 class BackpropClassifier(ClassifierMixin, _BaseBackprop):
@@ -233,13 +236,14 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         return self
 
     def _set_partial_fit_classes(self, y, classes):
+        y, classes = to_host(y), to_host(classes)
         if hasattr(self, "classes_"):
             if classes is not None and not np.array_equal(
-                np.unique(classes), self.classes_
+                np.unique(classes), self._host_classes
             ):
                 raise ValueError(
                     f"classes={np.unique(classes)!r} is not the same as on the "
-                    f"first call to partial_fit, which was {self.classes_!r}."
+                    f"first call to partial_fit, which was {self._host_classes!r}."
                 )
             return
         if classes is None:
@@ -280,8 +284,9 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             class_index = y_encoded[:, 0].astype(np.intp)
         else:
             class_index = y_encoded.argmax(axis=1)
+        classes = self._host_classes
         per_class = compute_class_weight(
-            self.class_weight, classes=self.classes_, y=self.classes_[class_index]
+            self.class_weight, classes=classes, y=classes[class_index]
         )
         weights = per_class.astype(dtype)[class_index]
         if sample_weight is not None:
@@ -302,7 +307,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         """
         if not isinstance(self.class_weight, dict):
             return
-        classes = self.classes_.tolist()
+        classes = self._host_classes.tolist()
         unknown = [key for key in self.class_weight if key not in classes]
         if unknown:
             raise ValueError(
@@ -340,7 +345,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         and without its int64 intermediate. Returns None for labels it cannot
         handle this way.
         """
-        classes = self.classes_
+        classes = self._host_classes
         if (
             y.ndim != 1
             or self._is_multilabel()
@@ -390,16 +395,16 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         else:
             classes = np.unique(y)
         if self.warm_start and not incremental:
-            if set(classes) != set(self.classes_):
+            if set(classes) != set(self._host_classes):
                 raise ValueError(
                     "warm_start can only be used where `y` has the same classes "
                     f"as in the previous call to fit. Previously got "
-                    f"{self.classes_}, `y` has {classes}."
+                    f"{self._host_classes}, `y` has {classes}."
                 )
-        elif len(np.setdiff1d(classes, self.classes_)):
+        elif len(np.setdiff1d(classes, self._host_classes)):
             raise ValueError(
                 f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                f"{self.classes_}. 'y' has {classes}."
+                f"{self._host_classes}. 'y' has {classes}."
             )
 
     def _stratify_validation(self):
@@ -407,6 +412,21 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 
     def _is_multilabel(self):
         return self._label_binarizer.y_type_.startswith("multilabel")
+
+    @property
+    def _host_classes(self):
+        """``classes_`` as NumPy, wherever the model computes."""
+        return self._label_binarizer.classes_
+
+    def _classes_on_device(self, ops):
+        """Publish numeric class labels in the input's namespace, on its device.
+
+        String (and other object) labels have no array-API counterpart: they
+        stay NumPy, and so do the labels ``predict`` returns.
+        """
+        classes = self._host_classes
+        if classes.dtype.kind in "biuf":
+            self.classes_ = ops.from_host(classes)
 
     def _decode_validation_targets(self, y_encoded):
         return self._label_binarizer.inverse_transform(y_encoded)
@@ -419,7 +439,8 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         to sum to one, in log space so that underflowing units still rank.
         """
         if self._is_squared_error_multiclass():
-            return LINKS["softmax"](log_logistic(raw), out=raw)
+            ops = primitives_for(raw)
+            return LINKS["softmax"](log_logistic(raw, ops), raw, ops)
         return self._output(raw)
 
     def _is_squared_error_multiclass(self):
@@ -428,9 +449,28 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
 
     def _predict_from_raw(self, raw):
         proba = self._unit_probabilities(raw)
+        ops = primitives_for(proba)
+        if not ops.is_numpy:
+            return self._labels_on_device(proba, ops)
         if proba.shape[1] == 1:
             proba = proba.ravel()
         return self._label_binarizer.inverse_transform(proba)
+
+    def _labels_on_device(self, proba, ops):
+        """What ``LabelBinarizer.inverse_transform`` returns, on the device."""
+        xp = ops.xp
+        if self._is_multilabel():
+            return xp.astype(proba > 0.5, xp.int64)
+        if proba.shape[1] == 1:  # binary, or the only class seen
+            index = xp.astype(proba[:, 0] > 0.5, xp.int64)
+            if self._host_classes.shape[0] == 1:
+                index = xp.zeros_like(index)
+        else:
+            index = xp.argmax(proba, axis=1)
+        if self.classes_ is self._host_classes:
+            # labels without an array-API dtype (strings) come back as NumPy
+            return self._host_classes[ops.to_host(index)]
+        return xp.take(self.classes_, index)
 
     @quiet_floats
     def predict(self, X):
@@ -454,7 +494,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         ValueError
             If ``X`` has non-finite values or not the features seen in ``fit``.
         """
-        return self._predict_from_raw(self._raw_output(X))
+        return self._predict_from_raw(self._raw_output(X, "predict"))
 
     @quiet_floats
     def predict_proba(self, X):
@@ -482,19 +522,20 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         ValueError
             If ``X`` has non-finite values or not the features seen in ``fit``.
         """
-        return self._proba_from_raw(self._raw_output(X))
+        return self._proba_from_raw(self._raw_output(X, "predict_proba"))
 
     def _proba_from_raw(self, raw):
         """Class probabilities from raw outputs, inside (0, 1); overwrites ``raw``."""
-        if len(self.classes_) == 1:
+        ops = primitives_for(raw)
+        if len(self._host_classes) == 1:
             # The only class seen in training: scikit-learn's MLP returns two
             # columns here, which do not match classes_.
-            proba = np.ones_like(raw)
+            proba = ops.xp.ones_like(raw)
         elif raw.shape[1] == 1 and not self._is_multilabel():
-            proba = np.hstack([expit(-raw), expit(raw)])
+            proba = ops.concat_columns([ops.expit(-raw), ops.expit(raw)])
         else:
             proba = self._unit_probabilities(raw)
-        return inside_unit_interval(proba)
+        return inside_unit_interval(proba, ops)
 
     @quiet_floats
     def predict_log_proba(self, X):
@@ -524,27 +565,32 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         ValueError
             If ``X`` has non-finite values or not the features seen in ``fit``.
         """
-        raw = self._raw_output(X)
-        log_proba = self._log_space_proba(raw)
+        raw = self._raw_output(X, "predict_log_proba")
+        ops = primitives_for(raw)
+        log_proba = self._log_space_proba(raw, ops)
         near_one = log_proba > _LOG_HALF
-        if near_one.any():
+        if not ops.is_numpy:
+            log_proba = ops.xp.where(
+                near_one, ops.xp.log(self._proba_from_raw(raw)), log_proba
+            )
+        elif near_one.any():
             proba = self._proba_from_raw(raw)
             log_proba[near_one] = np.log(proba[near_one])
-        floor = np.log(np.finfo(log_proba.dtype).tiny)
-        return np.maximum(log_proba, floor, out=log_proba)
+        floor = float(np.log(np.finfo(ops.dtype_name(log_proba.dtype)).tiny))
+        return ops.clip(log_proba, floor, np.inf, out=log_proba)
 
-    def _log_space_proba(self, raw):
+    def _log_space_proba(self, raw, ops):
         """The logarithm of :meth:`_proba_from_raw`, from ``raw`` in log space."""
-        if len(self.classes_) == 1:
-            return np.zeros_like(raw)
+        if len(self._host_classes) == 1:
+            return ops.xp.zeros_like(raw)
         if self._network.output.link_name == "softmax":
-            return log_softmax(raw)
+            return log_softmax(raw, ops)
         if self._is_multilabel():
-            return log_logistic(raw)
+            return log_logistic(raw, ops)
         if raw.shape[1] == 1:
-            return np.hstack([log_logistic(-raw), log_logistic(raw)])
+            return ops.concat_columns([log_logistic(-raw, ops), log_logistic(raw, ops)])
         # log of _unit_probabilities: softmax over the log-logistic units
-        return log_softmax(log_logistic(raw))
+        return log_softmax(log_logistic(raw, ops), ops)
 
     @quiet_floats
     def score(self, X, y, sample_weight=None):

@@ -186,6 +186,6 @@ def check_not_diverged(network, theta, X, loss):
     coefs, intercepts = network.views(theta)
     # In chunks, so the check needs no more memory than a predict call.
     for rows in gen_batches(X.shape[0], _DIVERGENCE_CHECK_ROWS):
-        raw = predict_raw_from_views(network.hidden, coefs, intercepts, X[rows])
+        raw = predict_raw_from_views(network.hidden, coefs, intercepts, X[rows, :])
         if not all_finite(raw):
             raise ValueError(DIVERGED_MESSAGE)

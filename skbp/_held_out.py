@@ -5,6 +5,7 @@ import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 
 from ._network import predict_raw_from_views
+from ._primitives import primitives_for
 from ._training import TrainingData
 
 
@@ -33,30 +34,42 @@ class HeldOutValidationMixin:
         return X_val, y_val, sample_weight_val
 
     def _split_validation(self, data, random_state):
-        """Hold out ``validation_fraction`` of the rows, as scikit-learn does."""
+        """Hold out ``validation_fraction`` of the rows, as scikit-learn does.
+
+        The split is drawn on the host, over row numbers: the same draws as
+        ``train_test_split`` over the arrays themselves, so every namespace
+        holds out the rows the NumPy fit holds out.  The validation targets
+        and weights stay on the host, where the score is computed.
+        """
+        ops = primitives_for(data.X)
         # As scikit-learn's MLP: stratify on the boolean label encoding, and only
         # for a single output (binary targets), so the same random state gives
         # the same split.
         stratify = None
         if self._stratify_validation() and data.y.shape[1] == 1:
-            stratify = data.y.astype(bool)
-        arrays = [data.X, data.y]
-        if data.sample_weight is not None:
-            arrays.append(data.sample_weight)
-        parts = train_test_split(
-            *arrays,
+            stratify = ops.to_host(data.y).astype(bool)
+        train, held_out = train_test_split(
+            np.arange(data.n_samples),
             random_state=random_state,
             test_size=self.validation_fraction,
             stratify=stratify,
         )
-        X_train, X_val, y_train, y_val = parts[:4]
-        sw_train, sw_val = parts[4:] if len(parts) > 4 else (None, None)
+        X_train, X_val = (
+            ops.take_rows(data.X, ops.from_host(i)) for i in (train, held_out)
+        )
+        y_train = ops.take_rows(data.y, ops.from_host(train))
+        y_val = ops.to_host(data.y)[held_out]
+        sw_train = sw_val = None
+        if data.sample_weight is not None:
+            sw_train = ops.take_rows(data.sample_weight, ops.from_host(train))
+            sw_val = data.host_sample_weight[held_out]
         if X_val.shape[0] < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        for part, weights in (("training", sw_train), ("validation", sw_val)):
+        host_sw_train = None if sw_train is None else data.host_sample_weight[train]
+        for part, weights in (("training", host_sw_train), ("validation", sw_val)):
             if weights is not None and not weights.any():
                 raise ValueError(
                     f"The {part} part of the early-stopping split has sample "
@@ -65,7 +78,7 @@ class HeldOutValidationMixin:
                 )
         if sp.issparse(X_train):
             X_train = X_train.tocsr()
-        train = TrainingData(X_train, np.ascontiguousarray(y_train), sw_train)
+        train = TrainingData(X_train, y_train, sw_train, host_sw_train)
         return train, self._validation_scorer(X_val, y_val, sw_val)
 
     def _validated_validation_set(
@@ -98,6 +111,8 @@ class HeldOutValidationMixin:
             network = self._network
             coefs, intercepts = network.views(theta)
             raw = predict_raw_from_views(network.hidden, coefs, intercepts, X_val)
+            # Off the host, this is the epoch's one transfer: the raw outputs.
+            raw = primitives_for(raw).to_host(raw)
             if not np.isfinite(raw).all():
                 return np.nan, np.nan
             prediction = network.output.link(raw, out=np.empty_like(raw))

@@ -159,6 +159,7 @@ def fit_lbfgs(
 
     def set_theta(x):
         theta[:] = ops.from_host(x, theta.dtype)
+
     interrupt = GracefulInterrupt()
     open_task = []  # the iteration under way, begun at its first evaluation
     stop_requested = []

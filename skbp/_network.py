@@ -86,24 +86,29 @@ class Network:
             start += fan_out
         return coefs, intercepts
 
-    def pack(self, coefs, intercepts, dtype):
+    def pack(self, coefs, intercepts, dtype, ops=NUMPY):
         """Return a new flat vector holding copies of ``coefs`` and ``intercepts``.
 
         Parameters
         ----------
         coefs, intercepts : list of array-like
-            Per-layer weights and biases, shaped as :meth:`views` returns them.
-        dtype : numpy dtype
-            Floating dtype of the vector.
+            Per-layer weights and biases, shaped as :meth:`views` returns them;
+            NumPy arrays or arrays of the namespace of ``ops``.
+        dtype : dtype
+            Floating dtype of the vector, of the namespace of ``ops``.
+        ops : primitives, default=NUMPY
+            The namespace and device of the vector.
 
         Returns
         -------
-        theta : ndarray of shape (n_params,)
+        theta : array of shape (n_params,)
         """
-        theta = np.empty(self.n_params, dtype=dtype)
+        theta = ops.empty(self.n_params, dtype)
         for view, value in zip(
             sum(self.views(theta), []), [*coefs, *intercepts], strict=True
         ):
+            if not ops.is_numpy and isinstance(value, np.ndarray | list):
+                value = ops.from_host(value, dtype)
             view[...] = value
         return theta
 
@@ -224,9 +229,9 @@ class Workspace:
         if cached is None:
             # Built once per batch size: a fit sees at most two sizes.
             cached = (
-                [a[:n_rows] for a in self._activations],
-                self._raw[:n_rows],
-                [d[:n_rows] for d in self._deltas],
+                [a[:n_rows, :] for a in self._activations],
+                self._raw[:n_rows, :],
+                [d[:n_rows, :] for d in self._deltas],
             )
             self._rows[n_rows] = cached
         return cached

@@ -177,6 +177,8 @@ class Adam:
         v *= self.beta_2
         v += scratch
         corrected = learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        if not ops.is_numpy:
+            corrected = float(corrected)  # strict namespaces refuse NumPy scalars
         step = ops.sqrt(v, out=scratch)
         step += self.epsilon
         step = ops.divide(m, step, out=step)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ._primitives import NUMPY, primitives_for
 from ._validation import is_same_view
 
 
@@ -13,7 +14,7 @@ class ParameterViewsMixin:
     a user replaced are repacked into the vector before training goes on.
     """
 
-    def _packed_parameters(self, network, dtype):
+    def _packed_parameters(self, network, dtype, ops=NUMPY):
         """Return the live flat vector, repacked if ``coefs_`` were replaced.
 
         Weights set by hand on an unfitted estimator (``coefs_`` and
@@ -40,7 +41,7 @@ class ParameterViewsMixin:
                 "coefs_ and intercepts_ do not match the architecture "
                 f"{list(network.layer_units)}; set warm_start=False to refit."
             )
-        return network.pack(self.coefs_, self.intercepts_, dtype)
+        return network.pack(self.coefs_, self.intercepts_, dtype, ops)
 
     def _publish_parameters(self):
         network = self._network
@@ -70,7 +71,10 @@ class ParameterViewsMixin:
         if "_theta" in state and "coefs_" in state:
             # Views do not survive pickling: store the flat vector only and
             # rebuild the views on unpickling.
-            state["_theta"] = self._packed_parameters(self._network, self._theta.dtype)
+            theta = self._theta
+            state["_theta"] = self._packed_parameters(
+                self._network, theta.dtype, primitives_for(theta)
+            )
             del state["coefs_"], state["intercepts_"]
         # Caches (scratch buffers, view and validation records) are not model
         # state; they are rebuilt on demand.
@@ -87,3 +91,4 @@ class ParameterViewsMixin:
         super().__setstate__(state)
         if "_theta" in state and "_network" in state and "coefs_" not in state:
             self.coefs_, self.intercepts_ = self._network.views(self._theta)
+            self._published_views = (*self.coefs_, *self.intercepts_)

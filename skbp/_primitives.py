@@ -68,6 +68,10 @@ def _clip_numpy(x, lowest, highest, out=None):
     return np.minimum(out, highest, out=out)
 
 
+def _concat_columns_numpy(arrays):
+    return np.hstack(arrays)
+
+
 def _logaddexp0_numpy(x):
     return np.logaddexp(0, x)
 
@@ -109,6 +113,7 @@ class NumPyPrimitives:
     expit = staticmethod(expit)
     relu = staticmethod(_relu_numpy)
     clip = staticmethod(_clip_numpy)
+    concat_columns = staticmethod(_concat_columns_numpy)
     mask_positive = staticmethod(_mask_positive_numpy)
     logaddexp0 = staticmethod(_logaddexp0_numpy)
     rowwise_dot = staticmethod(_rowwise_dot_numpy)
@@ -236,6 +241,10 @@ class ArrayAPIPrimitives:
         """``x`` clipped to ``[lowest, highest]`` (Python floats)."""
         return _write(self.xp.clip(x, min=lowest, max=highest), out)
 
+    def concat_columns(self, arrays):
+        """2-d arrays side by side."""
+        return self.xp.concat(arrays, axis=1)
+
     def mask_positive(self, delta, activation):
         """``delta`` times ``activation > 0``, in place."""
         delta *= self.xp.astype(activation > 0, delta.dtype)
@@ -329,6 +338,10 @@ class TorchPrimitives(ArrayAPIPrimitives):
 
     def matmul(self, a, b, out=None):
         """``a @ b``, written into ``out``."""
+        if a.ndim == 1:
+            # torch.matmul resizes a 1-d ``out`` here (as if it were 2-d),
+            # which would detach it from the vector it is a view of.
+            return self._torch.mv(b.T, a, out=out)
         return self._torch.matmul(a, b, out=out)
 
     def multiply(self, a, b, out=None):

@@ -9,6 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from ._base import _BaseBackprop
 from ._docstrings import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
 from ._guards import finite_raw, quiet_floats, unchanged_on_error
+from ._primitives import primitives_for
 from ._validation import is_finite, score_weights
 
 
@@ -234,8 +235,11 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
     def _predict_from_raw(self, raw):
         # The exp link overflows for raw outputs past ~709; as the largest
         # float the prediction stays finite.
-        prediction = finite_raw(self._output(raw))
-        return prediction.ravel() if prediction.shape[1] == 1 else prediction
+        ops = primitives_for(raw)
+        prediction = finite_raw(self._output(raw), ops)
+        if prediction.shape[1] > 1:
+            return prediction
+        return ops.reshape(prediction, (prediction.shape[0],))
 
     @quiet_floats
     def predict(self, X):
@@ -259,7 +263,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         ValueError
             If ``X`` has non-finite values or not the features seen in ``fit``.
         """
-        return self._predict_from_raw(self._raw_output(X))
+        return self._predict_from_raw(self._raw_output(X, "predict"))
 
     @quiet_floats
     def score(self, X, y, sample_weight=None):

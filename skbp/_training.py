@@ -237,7 +237,7 @@ class TrainingData:
         """
         sw = self.sample_weight
         if isinstance(index, slice):
-            return self.X[index], self.y[index], None if sw is None else sw[index]
+            return self.X[index, :], self.y[index, :], None if sw is None else sw[index]
         sw = None if sw is None else ops.take_rows(sw, index)
         X_buffer, y_buffer = (None, None) if buffers is None else buffers
         n_rows = index.shape[0]
@@ -247,7 +247,7 @@ class TrainingData:
 
 def _head(buffer, n_rows):
     """The first ``n_rows`` of ``buffer``, or None without a buffer."""
-    return None if buffer is None else buffer[:n_rows]
+    return None if buffer is None else buffer[:n_rows, ...]
 
 
 def _weightless_batches(data, order, batch_size):
@@ -311,8 +311,10 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
     # per epoch: zero-weight batches are found on the host beforehand, and a
     # non-finite loss shows in the epoch's sum.
     per_step_checks = ops.syncs_each_step
-    weightless = None if per_step_checks else _weightless_batches(
-        data, order, settings.batch_size
+    weightless = (
+        None
+        if per_step_checks
+        else _weightless_batches(data, order, settings.batch_size)
     )
     if order is not None and not ops.is_numpy:
         order = ops.from_host(order)

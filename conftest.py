@@ -1,0 +1,11 @@
+"""pytest set-up shared by the test modules and the doctests.
+
+scikit-learn's array-API dispatch (``tests/test_array_api.py`` and the
+array-API checks of ``check_estimator`` in ``tests/test_common.py``) needs
+scipy's array-API mode, which scipy reads once, when it is first imported:
+it is switched on here, before any test module imports scipy.
+"""
+
+import os
+
+os.environ.setdefault("SCIPY_ARRAY_API", "1")

@@ -1,0 +1,400 @@
+"""The estimators on other array libraries, checked against the NumPy fit.
+
+Under ``sklearn.config_context(array_api_dispatch=True)`` a fit on torch
+tensors (or array-api-strict arrays) must train the same network as the fit
+on the same values in NumPy, keep every array in the input's namespace and
+on its device, and give predictions there.  The NumPy fit is the reference:
+it is itself checked against scikit-learn's MLP elsewhere.
+
+torch runs where it is installed (CI installs its CPU build; the CUDA device
+is tested where one exists); array-api-strict is a test dependency, and its
+second device (``device1``) stands in for an accelerator.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn
+from numpy.testing import assert_allclose
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+from skbp import BackpropClassifier, BackpropRegressor, HiddenLayerEmbedding
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _torch_devices():
+    try:
+        import torch
+    except ImportError:
+        return ["cpu"]
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+def _namespaces():
+    """(name, device) pairs to test on; missing libraries skip at use."""
+    pairs = [("torch", device) for device in _torch_devices()]
+    pairs += [("array_api_strict", "CPU_DEVICE"), ("array_api_strict", "device1")]
+    return pairs
+
+
+def _array_module(name, device):
+    """The array module and device object for a (name, device) pair."""
+    if name == "torch":
+        torch = _torch()
+        return torch, torch.device(device)
+    strict = pytest.importorskip("array_api_strict")
+    return strict, strict.Device(device)
+
+
+def _to(module, device, array, dtype=None):
+    return module.asarray(np.asarray(array, dtype=dtype), device=device)
+
+
+def _to_numpy(array):
+    if isinstance(array, np.ndarray):
+        return array
+    from sklearn.utils._array_api import move_to
+
+    return move_to(array, xp=np, device="cpu")
+
+
+def _data(n_samples=60, n_features=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_samples, n_features))
+    weights = rng.uniform(0.0, 2.0, n_samples)
+    return rng, X, weights
+
+
+def _classification(rng, X, kind):
+    signal = X[:, 0] + 0.5 * X[:, 1]
+    if kind == "binary":
+        return (signal > 0).astype(int)
+    if kind == "multiclass":
+        return np.digitize(signal, [-0.5, 0.5])
+    return np.c_[signal > 0, X[:, 2] > 0, X[:, 3] > 0.5].astype(int)  # multilabel
+
+
+def _regression(rng, X, loss):
+    if loss == "poisson":
+        return rng.poisson(np.exp(0.5 * X[:, 0]))
+    if loss == "log_loss":
+        return 1.0 / (1.0 + np.exp(-X[:, 0]))
+    return np.c_[X[:, 0] - X[:, 1], X[:, 2] ** 2]  # two outputs
+
+
+_PREDICTIONS = ("predict", "predict_proba", "predict_log_proba")
+
+
+def _fit_both(estimator, X, y, module, device, dtype="float64", **fit_params):
+    """Fit ``estimator`` on NumPy and on ``module`` arrays of the same values."""
+    reference = clone(estimator).fit(
+        X.astype(dtype), y, **{k: np.asarray(v, dtype) for k, v in fit_params.items()}
+    )
+    with sklearn.config_context(array_api_dispatch=True):
+        X_xp = _to(module, device, X, dtype)
+        params = {k: _to(module, device, v, dtype) for k, v in fit_params.items()}
+        fitted = clone(estimator).fit(X_xp, _to(module, device, y), **params)
+    return reference, fitted, X_xp
+
+
+def _assert_same_model(reference, fitted, X, X_xp, rtol):
+    assert fitted.n_iter_ == reference.n_iter_
+    assert_allclose(fitted.loss_curve_, reference.loss_curve_, rtol=rtol)
+    assert_allclose(_to_numpy(fitted._theta), reference._theta, rtol=rtol, atol=rtol)
+    with sklearn.config_context(array_api_dispatch=True):
+        for method in _PREDICTIONS:
+            if not hasattr(reference, method):
+                continue
+            expected = getattr(reference, method)(X)
+            got = getattr(fitted, method)(X_xp)
+            assert type(got) is type(X_xp), method
+            if np.issubdtype(expected.dtype, np.floating):
+                assert_allclose(_to_numpy(got), expected, rtol=rtol, atol=rtol)
+            else:
+                np.testing.assert_array_equal(_to_numpy(got), expected)
+
+
+# lbfgs's line search amplifies round-off between BLAS libraries over its
+# iterations; the stochastic solvers take the same steps to a few ulps.
+_RTOL = {"lbfgs": 1e-7, "sgd": 1e-10, "adam": 1e-10}
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd", "adam"])
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+def test_torch_float64_matches_numpy_for_every_activation(solver, activation):
+    torch = _torch()
+    rng, X, weights = _data()
+    y = _classification(rng, X, "multiclass")
+    clf = BackpropClassifier(
+        (6,), activation=activation, solver=solver, max_iter=15, random_state=0
+    )
+    reference, fitted, X_xp = _fit_both(clf, X, y, torch, "cpu", sample_weight=weights)
+    _assert_same_model(reference, fitted, X, X_xp, _RTOL[solver])
+
+
+_CLASSIFIERS = {
+    "binary": ("binary", {}),
+    "multiclass-class-weight": ("multiclass", {"class_weight": "balanced"}),
+    "multilabel": ("multilabel", {}),
+    "squared-error-binary": ("binary", {"loss": "squared_error"}),
+    "squared-error-multiclass": ("multiclass", {"loss": "squared_error"}),
+    "early-stopping": ("multiclass", {"early_stopping": True}),
+    "no-hidden-layer": ("binary", {"hidden_layer_sizes": ()}),
+}
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd", "adam"])
+@pytest.mark.parametrize("case", sorted(_CLASSIFIERS))
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(("namespace", "device"), _namespaces())
+def test_classifier_matches_numpy(namespace, device, case, solver, weighted):
+    if namespace != "torch" and (weighted or solver == "sgd"):
+        pytest.skip("array-api-strict: one pass over each output layer suffices")
+    if case == "early-stopping" and solver == "lbfgs":
+        pytest.skip("early stopping is for the stochastic solvers")
+    module, device = _array_module(namespace, device)
+    kind, params = _CLASSIFIERS[case]
+    rng, X, weights = _data()
+    y = _classification(rng, X, kind)
+    clf = BackpropClassifier(
+        **{"hidden_layer_sizes": (5,), **params},
+        solver=solver,
+        max_iter=12,
+        random_state=0,
+    )
+    fit_params = {"sample_weight": weights} if weighted else {}
+    reference, fitted, X_xp = _fit_both(clf, X, y, module, device, **fit_params)
+    _assert_same_model(reference, fitted, X, X_xp, _RTOL[solver])
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd", "adam"])
+@pytest.mark.parametrize("loss", ["squared_error", "poisson", "log_loss"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_torch_regressor_matches_numpy(loss, solver, weighted):
+    torch = _torch()
+    rng, X, weights = _data()
+    y = _regression(rng, X, loss)
+    reg = BackpropRegressor(
+        hidden_layer_sizes=(5,),
+        loss=loss,
+        solver=solver,
+        max_iter=12,
+        learning_rate_init=0.01,
+        random_state=0,
+    )
+    fit_params = {"sample_weight": weights} if weighted else {}
+    reference, fitted, X_xp = _fit_both(reg, X, y, torch, "cpu", **fit_params)
+    _assert_same_model(reference, fitted, X, X_xp, _RTOL[solver])
+    with sklearn.config_context(array_api_dispatch=True):
+        score = fitted.score(X_xp, _to(torch, "cpu", y))
+    assert isinstance(score, float)
+    assert score == pytest.approx(reference.score(X, y), rel=1e-6)
+
+
+@pytest.mark.parametrize(("namespace", "device"), _namespaces())
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_float32_stays_float32_on_the_device(namespace, device, solver):
+    module, device = _array_module(namespace, device)
+    rng, X, _ = _data()
+    y = _classification(rng, X, "multiclass")
+    clf = BackpropClassifier((5,), solver=solver, max_iter=12, random_state=0)
+    reference, fitted, X_xp = _fit_both(clf, X, y, module, device, dtype="float32")
+    assert fitted._theta.dtype == module.float32
+    assert fitted._theta.device == X_xp.device
+    for coef in fitted.coefs_:
+        assert coef.dtype == module.float32 and coef.device == X_xp.device
+    with sklearn.config_context(array_api_dispatch=True):
+        proba = fitted.predict_proba(X_xp)
+    assert proba.dtype == module.float32 and proba.device == X_xp.device
+    # Both are float32 fits of the same steps; their round-off differs.
+    assert_allclose(_to_numpy(proba), reference.predict_proba(X), atol=1e-4)
+
+
+def test_float32_batch_for_a_float64_model_is_computed_in_float64():
+    torch = _torch()
+    rng, X, _ = _data()
+    y = _classification(rng, X, "binary")
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = BackpropClassifier((5,), max_iter=5, random_state=0)
+        clf.fit(torch.asarray(X), torch.asarray(y))
+        proba = clf.predict_proba(torch.asarray(X, dtype=torch.float32))
+    assert proba.dtype == torch.float64
+
+
+def test_partial_fit_stream_matches_numpy():
+    torch = _torch()
+    rng, X, weights = _data(n_samples=90)
+    y = _classification(rng, X, "multiclass")
+    numpy_clf = BackpropClassifier((6,), random_state=0)
+    torch_clf = clone(numpy_clf)
+    with sklearn.config_context(array_api_dispatch=True):
+        for rows in (slice(0, 30), slice(30, 70), slice(70, 90)):
+            numpy_clf.partial_fit(X[rows], y[rows], weights[rows], classes=[0, 1, 2])
+            torch_clf.partial_fit(
+                torch.asarray(X[rows]),
+                torch.asarray(y[rows]),
+                torch.asarray(weights[rows]),
+                classes=torch.asarray([0, 1, 2]),
+            )
+    assert isinstance(torch_clf.classes_, torch.Tensor)
+    assert_allclose(torch_clf._theta.numpy(), numpy_clf._theta, rtol=1e-12)
+    assert_allclose(torch_clf.loss_curve_, numpy_clf.loss_curve_, rtol=1e-12)
+
+
+def test_coefs_are_live_views_of_the_device_parameters():
+    torch = _torch()
+    rng, X, _ = _data()
+    y = _classification(rng, X, "binary")
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = BackpropClassifier((5,), max_iter=3, random_state=0, warm_start=True)
+        clf.fit(torch.asarray(X), torch.asarray(y))
+        first_layer = clf.coefs_[0]
+        before = first_layer.clone()
+        clf.fit(torch.asarray(X), torch.asarray(y))  # warm start trains on in place
+    # The view held from the first fit was trained on in place.
+    assert not torch.equal(before, first_layer)
+    assert torch.equal(clf.coefs_[0], first_layer)
+    assert first_layer.untyped_storage().data_ptr() == (
+        clf._theta.untyped_storage().data_ptr()
+    )
+
+
+def test_torch_model_pickles_and_predicts_the_same():
+    torch = _torch()
+    rng, X, _ = _data()
+    y = _classification(rng, X, "multiclass")
+    X_t = torch.asarray(X)
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = BackpropClassifier((5,), max_iter=5, random_state=0)
+        clf.fit(X_t, torch.asarray(y))
+        copy = pickle.loads(pickle.dumps(clf))
+        assert torch.equal(copy.predict_proba(X_t), clf.predict_proba(X_t))
+        copy.partial_fit(X_t, torch.asarray(y))  # trains on from the unpickled views
+    assert copy.coefs_[0].untyped_storage().data_ptr() == (
+        copy._theta.untyped_storage().data_ptr()
+    )
+
+
+@pytest.mark.parametrize(
+    "method", ["predict", "predict_proba", "predict_log_proba", "hidden_activations"]
+)
+def test_input_from_another_namespace_is_refused(method):
+    torch = _torch()
+    rng, X, _ = _data()
+    y = _classification(rng, X, "binary")
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = BackpropClassifier((5,), max_iter=3, random_state=0)
+        clf.fit(torch.asarray(X), torch.asarray(y))
+        with pytest.raises(ValueError, match=rf"BackpropClassifier\.{method}\(\) must"):
+            getattr(clf, method)(X)
+    with pytest.raises(ValueError, match="array_api_dispatch=True"):
+        getattr(clf, method)(torch.asarray(X))
+
+
+def test_stream_in_another_namespace_is_refused_and_changes_nothing():
+    torch = _torch()
+    rng, X, _ = _data()
+    y = _classification(rng, X, "binary")
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = BackpropClassifier((5,), max_iter=3, random_state=0)
+        clf.fit(torch.asarray(X), torch.asarray(y))
+        theta = clf._theta.clone()
+        with pytest.raises(ValueError, match=r"partial_fit\(\) must use the same"):
+            clf.partial_fit(X, y)
+    assert torch.equal(clf._theta, theta)
+    assert clf.n_iter_ == 3
+
+
+def test_string_labels_come_back_as_numpy_labels():
+    torch = _torch()
+    rng, X, _ = _data()
+    y = np.array(["cat", "dog", "emu"])[_classification(rng, X, "multiclass")]
+    reference = BackpropClassifier((5,), max_iter=5, random_state=0).fit(X, y)
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = BackpropClassifier((5,), max_iter=5, random_state=0)
+        clf.fit(torch.asarray(X), y)
+        labels = clf.predict(torch.asarray(X))
+        proba = clf.predict_proba(torch.asarray(X))
+    assert isinstance(clf.classes_, np.ndarray)
+    np.testing.assert_array_equal(labels, reference.predict(X))
+    assert isinstance(proba, torch.Tensor)
+
+
+def test_sparse_input_under_dispatch_takes_the_numpy_path():
+    rng, X, _ = _data()
+    y = _classification(rng, X, "binary")
+    reference = BackpropClassifier((5,), max_iter=5, random_state=0).fit(X, y)
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = BackpropClassifier((5,), max_iter=5, random_state=0)
+        clf.fit(sp.csr_matrix(X), y)
+    assert isinstance(clf._theta, np.ndarray)
+    assert_allclose(clf._theta, reference._theta, rtol=1e-12)
+
+
+def test_hidden_layer_embedding_stays_on_the_device():
+    torch = _torch()
+    rng, X, _ = _data()
+    y = _classification(rng, X, "binary")
+    with sklearn.config_context(array_api_dispatch=True):
+        embedding = HiddenLayerEmbedding(
+            BackpropClassifier((5, 3), max_iter=5, random_state=0)
+        )
+        features = embedding.fit_transform(torch.asarray(X), torch.asarray(y))
+    reference = HiddenLayerEmbedding(
+        BackpropClassifier((5, 3), max_iter=5, random_state=0)
+    ).fit_transform(X, y)
+    assert isinstance(features, torch.Tensor) and features.shape == (60, 3)
+    assert_allclose(features.numpy(), reference, rtol=1e-10, atol=1e-12)
+
+
+class _SyncCounter:
+    """Counts the ways a tensor's value reaches Python (each one a device sync)."""
+
+    _METHODS = ("__float__", "__bool__", "__int__", "item", "tolist", "numpy", "cpu")
+
+    def __init__(self, torch, monkeypatch):
+        self.count = 0
+        for name in self._METHODS:
+            original = getattr(torch.Tensor, name)
+            monkeypatch.setattr(torch.Tensor, name, self._counted(original))
+
+    def _counted(self, original):
+        def method(tensor, *args, **kwargs):
+            self.count += 1
+            return original(tensor, *args, **kwargs)
+
+        return method
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_stochastic_solvers_sync_once_per_epoch_not_per_batch(
+    solver, weighted, monkeypatch
+):
+    torch = _torch()
+    rng, X, weights = _data(n_samples=400)
+    weights[:50] = 0.0  # whole batches of zero weight, skipped without a sync
+    y = _classification(rng, X, "multiclass")
+    X_t, y_t = torch.asarray(X), torch.asarray(y)
+    fit_params = {"sample_weight": torch.asarray(weights)} if weighted else {}
+    counts = {}
+    for max_iter in (4, 8):
+        clf = BackpropClassifier(
+            (5,), solver=solver, batch_size=10, max_iter=max_iter, random_state=0
+        )
+        with sklearn.config_context(array_api_dispatch=True):
+            counter = _SyncCounter(torch, monkeypatch)
+            with pytest.warns(ConvergenceWarning):
+                clf.fit(X_t, y_t, **fit_params)
+        monkeypatch.undo()
+        counts[max_iter] = counter.count
+    # 40 batches an epoch: per-batch syncs would add 160 for 4 more epochs.
+    assert counts[8] - counts[4] <= 4
