@@ -48,7 +48,7 @@ def _tanh_derivative(activation, delta, ops=NUMPY):
 
 
 def _relu(z, ops=NUMPY):
-    return ops.relu(z, out=z)
+    return ops.maximum(z, 0.0, out=z)
 
 
 def _relu_derivative(activation, delta, ops=NUMPY):

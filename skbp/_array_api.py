@@ -56,7 +56,9 @@ def input_primitives(X):
 
 def to_host(array):
     """``array`` as NumPy if it is an array of another namespace; else as is."""
-    if array is None or not array_api_compat.is_array_api_obj(array):
+    if array is None or type(array) is np.ndarray:
+        return array
+    if not array_api_compat.is_array_api_obj(array):
         return array
     if array_api_compat.is_numpy_array(array):
         return array
@@ -65,6 +67,8 @@ def to_host(array):
 
 def host_dtype(ops, dtype):
     """The NumPy dtype of a namespace's floating ``dtype``."""
+    if ops.is_numpy:
+        return dtype
     return np.dtype(ops.dtype_name(dtype))
 
 

@@ -592,10 +592,11 @@ class _BaseBackprop(
 
     def _raw_output(self, X, method):
         X = self._checked_input(X, method)
+        ops = primitives_for(X)
         raw = predict_raw_from_views(
-            self._network.hidden, self.coefs_, self.intercepts_, X
+            self._network.hidden, self.coefs_, self.intercepts_, X, ops
         )
-        return finite_raw(raw, primitives_for(raw))
+        return finite_raw(raw, ops)
 
     @quiet_floats
     def hidden_activations(self, X, layer=-1):
@@ -662,9 +663,10 @@ class _BaseBackprop(
             )
         return layer % n_hidden + 1
 
-    def _output(self, raw):
+    def _output(self, raw, ops=None):
         """Apply the output link to ``raw`` (a fresh array)."""
-        return self._network.output.link(raw, raw, primitives_for(raw))
+        ops = primitives_for(raw) if ops is None else ops
+        return self._network.output.link(raw, raw, ops)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -431,7 +431,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     def _decode_validation_targets(self, y_encoded):
         return self._label_binarizer.inverse_transform(y_encoded)
 
-    def _unit_probabilities(self, raw):
+    def _unit_probabilities(self, raw, ops):
         """Return the probability carried by each output unit.
 
         Softmax and logistic units are probabilities already; logistic units
@@ -439,17 +439,16 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         to sum to one, in log space so that underflowing units still rank.
         """
         if self._is_squared_error_multiclass():
-            ops = primitives_for(raw)
             return LINKS["softmax"](log_logistic(raw, ops), raw, ops)
-        return self._output(raw)
+        return self._output(raw, ops)
 
     def _is_squared_error_multiclass(self):
         link = self._network.output.link_name
         return link == "logistic" and self._label_binarizer.y_type_ == "multiclass"
 
     def _predict_from_raw(self, raw):
-        proba = self._unit_probabilities(raw)
-        ops = primitives_for(proba)
+        ops = primitives_for(raw)
+        proba = self._unit_probabilities(raw, ops)
         if not ops.is_numpy:
             return self._labels_on_device(proba, ops)
         if proba.shape[1] == 1:
@@ -534,7 +533,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         elif raw.shape[1] == 1 and not self._is_multilabel():
             proba = ops.concat_columns([ops.expit(-raw), ops.expit(raw)])
         else:
-            proba = self._unit_probabilities(raw)
+            proba = self._unit_probabilities(raw, ops)
         return inside_unit_interval(proba, ops)
 
     @quiet_floats

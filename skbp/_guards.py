@@ -137,7 +137,9 @@ def raw_output_may_overflow(network, theta, X):
             bound = 1.0
         bound = (fan_in * bound + 1.0) * largest_parameter
     # Margin: the bound must stay well inside the range to rule overflow out.
-    largest = float(np.finfo(primitives_for(theta).dtype_name(theta.dtype)).max)
+    ops = primitives_for(theta)
+    dtype = theta.dtype if ops.is_numpy else ops.dtype_name(theta.dtype)
+    largest = float(np.finfo(dtype).max)
     return not bound < 1e-3 * largest
 
 

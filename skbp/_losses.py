@@ -43,10 +43,9 @@ def _exp(raw, out, ops=NUMPY):
 
 
 def _softmax(raw, out, ops=NUMPY):
-    xp = ops.xp
-    out = ops.subtract(raw, xp.max(raw, axis=1, keepdims=True), out=out)
+    out = ops.subtract(raw, ops.max(raw, axis=1, keepdims=True), out=out)
     out = ops.exp(out, out=out)
-    out /= xp.sum(out, axis=1, keepdims=True)
+    out /= ops.sum(out, axis=1, keepdims=True)
     return out
 
 
@@ -85,9 +84,8 @@ def logsumexp_rows(raw, ops=NUMPY):
     -------
     lse : array of shape (n_samples, 1)
     """
-    xp = ops.xp
-    shift = xp.max(raw, axis=1, keepdims=True)
-    return shift + xp.log(xp.sum(xp.exp(raw - shift), axis=1, keepdims=True))
+    shift = ops.max(raw, axis=1, keepdims=True)
+    return shift + ops.xp.log(ops.sum(ops.exp(raw - shift), axis=1, keepdims=True))
 
 
 def log_softmax(raw, ops=NUMPY):
@@ -115,22 +113,21 @@ def _half_squared_error(y, raw, prediction, ops=NUMPY):
 
 def _binary_log_loss(y, raw, prediction, ops=NUMPY):
     # -y log(expit(z)) - (1 - y) log(1 - expit(z)) == log(1 + exp(z)) - y z
-    return ops.xp.sum(ops.logaddexp0(raw) - y * raw, axis=1)
+    return ops.sum(ops.logaddexp0(raw) - y * raw, axis=1)
 
 
 def _multinomial_log_loss(y, raw, prediction, ops=NUMPY):
     # The log-normaliser of the softmax read off its own output: at the
     # largest unit log(p) = raw - lse, and there p >= 1 / n_outputs, so the
     # logarithm is accurate.  Two reductions instead of recomputing exp.
-    xp = ops.xp
-    lse = xp.max(raw, axis=1) - xp.log(xp.max(prediction, axis=1))
+    lse = ops.max(raw, axis=1) - ops.xp.log(ops.max(prediction, axis=1))
     # dtype: boolean class indicators must not promote float32 losses.
-    return lse * xp.sum(y, axis=1, dtype=raw.dtype) - ops.rowwise_dot(y, raw)
+    return lse * ops.sum(y, axis=1, dtype=raw.dtype) - ops.rowwise_dot(y, raw)
 
 
 def _half_poisson_deviance(y, raw, prediction, ops=NUMPY):
     # y log(y / mu) - y + mu with mu = exp(z), written through z to stay finite
-    return ops.xp.sum(ops.xlogy(y, y) - y * raw - y + prediction, axis=1)
+    return ops.sum(ops.xlogy(y, y) - y * raw - y + prediction, axis=1)
 
 
 def _residual_gradient(y, raw, prediction, out, ops=NUMPY):
@@ -196,10 +193,9 @@ class OutputLayer:
             other namespaces, so that training syncs once per epoch.
         """
         per_sample = self.per_sample_loss(y, raw, prediction, ops)
-        sum_ = ops.xp.sum
         if sample_weight is None:
-            return ops.scalar(sum_(per_sample)) / per_sample.shape[0]
-        return ops.scalar(per_sample @ sample_weight / sum_(sample_weight))
+            return ops.scalar(ops.sum(per_sample)) / per_sample.shape[0]
+        return ops.scalar(per_sample @ sample_weight / ops.sum(sample_weight))
 
     def gradient(self, y, raw, prediction, out, ops=NUMPY):
         """Write ``d per_sample_loss / d raw`` into ``out`` and return it.

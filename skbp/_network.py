@@ -274,8 +274,8 @@ def forward(network, theta, X, workspace):
     last = len(coefs) - 1
     for layer in range(last + 1):
         z = raw if layer == last else layer_outputs[layer]
-        # X alone may be sparse (NumPy's matmul handles it)
-        z = ops.matmul(activations[-1], coefs[layer], out=z)
+        matmul = ops.matmul if layer == 0 else ops.dense_matmul  # X may be sparse
+        z = matmul(activations[-1], coefs[layer], out=z)
         z += intercepts[layer]
         if layer == last:
             raw = z
@@ -335,10 +335,11 @@ def backward(network, theta, activations, deltas, workspace):
     for layer in range(len(coefs) - 1, -1, -1):
         delta = deltas[layer]
         # Written into views of workspace.grad; activations[0] (X) may be sparse.
-        ops.matmul(activations[layer].T, delta, out=coef_grads[layer])
-        ops.matmul(ones, delta, out=intercept_grads[layer])
+        matmul = ops.matmul if layer == 0 else ops.dense_matmul
+        matmul(activations[layer].T, delta, out=coef_grads[layer])
+        ops.dense_matmul(ones, delta, out=intercept_grads[layer])
         if layer > 0:
-            previous = ops.matmul(delta, coefs[layer].T, out=deltas[layer - 1])
+            previous = ops.dense_matmul(delta, coefs[layer].T, out=deltas[layer - 1])
             # In place: every namespace's primitives write into ``out``.
             network.hidden.multiply_derivative(activations[layer], previous, ops)
     return workspace.grad
@@ -398,7 +399,7 @@ def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=
         weight_sum = X.shape[0]
         output_delta /= weight_sum
     else:
-        weight_sum = ops.xp.sum(sample_weight)
+        weight_sum = ops.sum(sample_weight)
         output_delta *= (sample_weight / weight_sum)[:, None]
     grad = backward(network, theta, activations, deltas, workspace)
     weights = theta[: network.n_coefs]
@@ -414,7 +415,7 @@ def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=
     return loss, grad
 
 
-def hidden_activations_from_views(hidden, coefs, intercepts, X):
+def hidden_activations_from_views(hidden, coefs, intercepts, X, ops=None):
     """Outputs of the hidden layers whose weights are given, the last one kept.
 
     Allocates fresh arrays and shares no buffers, so it is safe to call from
@@ -428,22 +429,25 @@ def hidden_activations_from_views(hidden, coefs, intercepts, X):
         Weights and biases of the first hidden layers.
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         Inputs; returned as they are if no layer is given.
+    ops : primitives, default=None
+        The array primitives of ``X``'s namespace; looked up if None.
 
     Returns
     -------
     activations : {ndarray, sparse matrix} of shape (n_samples, n_units)
         The output of the last layer given.
     """
-    ops = primitives_for(X)
+    ops = primitives_for(X) if ops is None else ops
     activation = X
-    for coef, intercept in zip(coefs, intercepts, strict=True):
-        activation = ops.matmul(activation, coef)  # X may be sparse
+    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
+        matmul = ops.matmul if layer == 0 else ops.dense_matmul  # X may be sparse
+        activation = matmul(activation, coef)
         activation += intercept
         activation = hidden.forward(activation, ops)
     return activation
 
 
-def predict_raw_from_views(hidden, coefs, intercepts, X):
+def predict_raw_from_views(hidden, coefs, intercepts, X, ops=None):
     """Forward pass over per-layer weights, returning the raw output.
 
     Allocates fresh arrays and shares no buffers, so prediction is safe to
@@ -459,12 +463,18 @@ def predict_raw_from_views(hidden, coefs, intercepts, X):
         Per-layer weights and biases.
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         Inputs.
+    ops : primitives, default=None
+        The array primitives of ``X``'s namespace; looked up if None.
 
     Returns
     -------
     raw : ndarray of shape (n_samples, n_outputs)
     """
-    last_hidden = hidden_activations_from_views(hidden, coefs[:-1], intercepts[:-1], X)
-    raw = primitives_for(X).matmul(last_hidden, coefs[-1])
+    ops = primitives_for(X) if ops is None else ops
+    last_hidden = hidden_activations_from_views(
+        hidden, coefs[:-1], intercepts[:-1], X, ops
+    )
+    matmul = ops.matmul if len(coefs) == 1 else ops.dense_matmul  # X may be sparse
+    raw = matmul(last_hidden, coefs[-1])
     raw += intercepts[-1]
     return raw

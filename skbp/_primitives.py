@@ -43,16 +43,12 @@ def matmul_into(a, b, out=None):
     -------
     out : ndarray of shape (n, m)
     """
-    if sp.issparse(a):
+    if type(a) is not np.ndarray and sp.issparse(a):
         if out is None:
             return np.asarray(a @ b)
         out[...] = a @ b
         return out
     return np.matmul(a, b, out=out)
-
-
-def _relu_numpy(z, out=None):
-    return np.maximum(z, 0, out=out)
 
 
 def _mask_positive_numpy(delta, activation):
@@ -104,6 +100,12 @@ class NumPyPrimitives:
     syncs_each_step = True
 
     matmul = staticmethod(matmul_into)
+    # Ufuncs and their reductions called directly: no Python frame between
+    # the core and NumPy's C code (per-example SGD takes ~25 such calls).
+    dense_matmul = np.matmul
+    maximum = np.maximum
+    sum = np.add.reduce
+    max = np.maximum.reduce
     multiply = staticmethod(np.multiply)
     subtract = staticmethod(np.subtract)
     divide = staticmethod(np.divide)
@@ -111,7 +113,6 @@ class NumPyPrimitives:
     exp = staticmethod(np.exp)
     tanh = staticmethod(np.tanh)
     expit = staticmethod(expit)
-    relu = staticmethod(_relu_numpy)
     clip = staticmethod(_clip_numpy)
     concat_columns = staticmethod(_concat_columns_numpy)
     mask_positive = staticmethod(_mask_positive_numpy)
@@ -205,6 +206,22 @@ class ArrayAPIPrimitives:
         """``a @ b``."""
         return _write(a @ b, out)
 
+    def dense_matmul(self, a, b, out=None):
+        """``a @ b`` of two dense arrays (NumPy's may take a sparse ``a``)."""
+        return self.matmul(a, b, out=out)
+
+    def maximum(self, x, lower_bound, out=None):
+        """``max(x, lower_bound)`` for a Python float ``lower_bound``."""
+        return _write(self.xp.clip(x, min=lower_bound), out)
+
+    def sum(self, x, axis=None, dtype=None, keepdims=False):
+        """Sum over ``axis``, as NumPy's ``add.reduce``."""
+        return self.xp.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def max(self, x, axis=None, keepdims=False):
+        """Maximum over ``axis``, as NumPy's ``maximum.reduce``."""
+        return self.xp.max(x, axis=axis, keepdims=keepdims)
+
     def multiply(self, a, b, out=None):
         """``a * b``."""
         return _write(a * b, out)
@@ -232,10 +249,6 @@ class ArrayAPIPrimitives:
     def expit(self, x, out=None):
         """The logistic function ``1 / (1 + exp(-x))``."""
         return _write(1.0 / (1.0 + self.xp.exp(-x)), out)
-
-    def relu(self, x, out=None):
-        """``max(x, 0)``, NaN propagated as NumPy does."""
-        return _write(self.xp.maximum(x, self.xp.zeros_like(x)), out)
 
     def clip(self, x, lowest, highest, out=None):
         """``x`` clipped to ``[lowest, highest]`` (Python floats)."""
@@ -372,9 +385,9 @@ class TorchPrimitives(ArrayAPIPrimitives):
         """The logistic function, written into ``out``."""
         return self._torch.sigmoid(x, out=out)
 
-    def relu(self, x, out=None):
-        """``max(x, 0)``, written into ``out``."""
-        return self._torch.clamp(x, min=0, out=out)
+    def maximum(self, x, lower_bound, out=None):
+        """``max(x, lower_bound)``, written into ``out``."""
+        return self._torch.clamp(x, min=lower_bound, out=out)
 
     def clip(self, x, lowest, highest, out=None):
         """``x`` clipped to ``[lowest, highest]``, written into ``out``."""
