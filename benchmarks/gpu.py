@@ -25,8 +25,13 @@ Run from the repository root (torch installed)::
 Timings are not tests: nothing here asserts a speed.
 """
 
-import argparse
 import os
+
+# scikit-learn's array-API dispatch needs scipy's array-API mode, read when
+# scipy is first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import argparse
 import platform
 import statistics
 import time

@@ -88,11 +88,12 @@ def _namespace_name(ops):
 class ArrayAPIMixin:
     """Keep the estimators' arrays in their input's namespace and device."""
 
-    def _check_fitted_namespace(self, ops, method):
+    def _check_fitted_namespace(self, ops, method, caller=None):
         """Refuse input of another namespace or device than the fitted model's.
 
         Worded as scikit-learn's ``check_same_namespace``, whose estimator
-        check looks for this message.
+        check looks for this message; ``caller`` names the estimator whose
+        method was called (a meta-estimator around this one), if not this.
         """
         theta = self.__dict__.get("_theta")
         fitted = NUMPY if theta is None else primitives_for(theta)
@@ -103,9 +104,10 @@ class ArrayAPIMixin:
             if not get_config()["array_api_dispatch"]
             else ""
         )
+        caller = caller or type(self).__name__
         raise ValueError(
-            f"Inputs passed to {type(self).__name__}.{method}() must use the same "
-            "namespace and the same device as those passed to fit(): the model "
+            f"Inputs passed to {caller}.{method}() must use the same namespace "
+            "and the same device as those passed to fit(): the model "
             f"was fitted on {_namespace_name(fitted)} arrays, this input is "
             f"{_namespace_name(ops)}.{hint}"
         )

@@ -18,6 +18,8 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from ._array_api import input_primitives
+
 
 class HiddenLayerEmbedding(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
@@ -171,10 +173,15 @@ class HiddenLayerEmbedding(
             The layer's output.
         """
         check_is_fitted(self)
+        self.estimator_._check_fitted_namespace(
+            input_primitives(X), "transform", caller=type(self).__name__
+        )
         return self.estimator_.hidden_activations(X, layer=self.layer)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.target_tags.required = True
+        # As its network: torch (and other array-API) input stays on its device.
+        tags.array_api_support = True
         return tags

@@ -18,6 +18,8 @@ def _readme_python_blocks():
 
 @pytest.mark.parametrize("block", _readme_python_blocks())
 def test_readme_python_block_runs(block):
+    if "import torch" in block:
+        pytest.importorskip("torch")  # the GPU section's block; CI installs torch
     # Run in a fresh interpreter: the block must work as pasted.
     completed = subprocess.run(
         [sys.executable, "-c", block], capture_output=True, text=True, timeout=300
@@ -68,3 +70,26 @@ def test_benchmark_script_runs_in_quick_mode():
 def test_benchmark_memory_worker_reports_a_peak():
     output = _run_benchmark("--quick", "--memory-worker", "skbp")
     assert float(output.strip().splitlines()[-1]) > 0
+
+
+def test_gpu_benchmark_runs_on_the_cpu():
+    # A smoke run of benchmarks/gpu.py at a tiny size: its table, no times read.
+    pytest.importorskip("torch")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "gpu.py"),
+            *("--device", "cpu", "--rows", "2000", "--hidden", "16"),
+            *("--batch-size", "256", "--epochs", "1", "--repeats", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = completed.stdout.splitlines()[-3:]
+    assert [row.split("  ")[0] for row in rows] == [
+        "skbp",
+        "torch loop",
+        "scikit-learn (CPU)",
+    ]

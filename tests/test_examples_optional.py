@@ -1,8 +1,9 @@
 """Examples with optional dependencies behave when those are missing.
 
 tests/test_examples.py runs every example with whatever is installed; where
-Dask is installed, that never takes the dask example's "not installed" path,
-so this test hides Dask from a fresh interpreter and runs it there.
+Dask (or torch) is installed, that never takes the example's "not installed"
+path, so these tests hide the library from a fresh interpreter and run the
+example there.
 """
 
 import subprocess
@@ -12,26 +13,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # A None entry in sys.modules makes ``import name`` raise ImportError.
-_RUN_WITHOUT_DASK = """
+_RUN_WITHOUT = """
 import runpy, sys
-for name in ("dask", "dask.array", "distributed", "dask_ml"):
+for name in sys.argv[2:]:
     sys.modules[name] = None
 runpy.run_path(sys.argv[1], run_name="__main__")
 """
 
 
-def test_dask_example_exits_cleanly_without_dask():
-    completed = subprocess.run(
+def _run_without(example, *modules):
+    return subprocess.run(
         [
             sys.executable,
             "-c",
-            _RUN_WITHOUT_DASK,
-            str(ROOT / "examples" / "dask_scale_out.py"),
+            _RUN_WITHOUT,
+            str(ROOT / "examples" / example),
+            *modules,
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_dask_example_exits_cleanly_without_dask():
+    completed = _run_without(
+        "dask_scale_out.py", "dask", "dask.array", "distributed", "dask_ml"
+    )
     assert completed.returncode == 0, completed.stderr
     assert "pip install" in completed.stdout
     assert "dask-ml" in completed.stdout
+
+
+def test_gpu_example_exits_cleanly_without_torch():
+    completed = _run_without("gpu.py", "torch")
+    assert completed.returncode == 0, completed.stderr
+    assert "pip install torch" in completed.stdout
