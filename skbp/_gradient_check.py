@@ -11,6 +11,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._array_api import to_host
 from ._network import Workspace, loss_and_grad
 from ._validation import checked_sample_weight
 
@@ -131,7 +132,9 @@ def check_gradients(
     backpropagation and by central differences
     :math:`(J(\\theta + \\epsilon e_i) - J(\\theta - \\epsilon e_i)) / 2\\epsilon`,
     both in float64, and the largest relative error over the checked
-    coordinates is returned. The estimator is not modified.
+    coordinates is returned. The estimator is not modified. The check runs
+    on the host: a model trained on torch tensors (or another array library)
+    is checked from NumPy copies of its weights and of the data.
 
     Parameters
     ----------
@@ -194,6 +197,9 @@ def check_gradients(
     """
     _check_not_bool(epsilon, max_params)
     _check_estimator(estimator)
+    # The check runs on the host in float64, whatever namespace the model
+    # trained in (tests/test_array_api.py checks the other namespaces' core).
+    X, y, sample_weight = to_host(X), to_host(y), to_host(sample_weight)
     X = validate_data(
         estimator, X, accept_sparse=["csr"], dtype=np.float64, reset=False
     )
@@ -201,7 +207,11 @@ def check_gradients(
     sample_weight = _validated_sample_weight(sample_weight, X)
     rng = _generator(random_state)
     network = estimator._network
-    theta = network.pack(estimator.coefs_, estimator.intercepts_, np.float64)
+    theta = network.pack(
+        [to_host(c) for c in estimator.coefs_],
+        [to_host(b) for b in estimator.intercepts_],
+        np.float64,
+    )
 
     workspace = Workspace(network, X.shape[0], np.float64)
 

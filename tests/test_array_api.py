@@ -21,7 +21,15 @@ from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from skbp import BackpropClassifier, BackpropRegressor, HiddenLayerEmbedding
+from skbp import (
+    BackpropClassifier,
+    BackpropRegressor,
+    HiddenLayerEmbedding,
+    check_gradients,
+)
+from skbp._activations import ACTIVATIONS
+from skbp._losses import OUTPUT_LAYER_NAMES, get_output_layer
+from skbp._network import Network, loss_and_grad
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -398,3 +406,66 @@ def test_stochastic_solvers_sync_once_per_epoch_not_per_batch(
         counts[max_iter] = counter.count
     # 40 batches an epoch: per-batch syncs would add 160 for 4 more epochs.
     assert counts[8] - counts[4] <= 4
+
+
+# ------------------------------------------------------------- the core itself
+
+
+def _encoded_targets(rng, loss, link, n_samples):
+    if link == "softmax":
+        return np.eye(3)[rng.integers(0, 3, n_samples)]
+    if loss == "poisson":
+        return rng.poisson(1.5, (n_samples, 2)).astype(float)
+    if link == "logistic":
+        return rng.integers(0, 2, (n_samples, 2)).astype(float)
+    return rng.normal(size=(n_samples, 2))
+
+
+@pytest.mark.parametrize(("namespace", "device"), _namespaces())
+@pytest.mark.parametrize("output_layer", OUTPUT_LAYER_NAMES, ids="-".join)
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_core_matches_numpy_and_finite_differences(
+    namespace, device, output_layer, activation
+):
+    # loss_and_grad itself on another namespace: the same loss and gradient as
+    # on NumPy, and a gradient that central differences of its own loss confirm.
+    module, device = _array_module(namespace, device)
+    rng, X, weights = _data(n_samples=12, n_features=3)
+    y = _encoded_targets(rng, *output_layer, X.shape[0])
+    network = Network(
+        (3, 4, y.shape[1]), ACTIVATIONS[activation], get_output_layer(*output_layer)
+    )
+    theta = network.init_parameters(np.random.RandomState(0), np.float64)
+    settings = dict(network=network, alpha=0.3)
+    expected_loss, expected_grad = loss_and_grad(theta, X, y, weights, **settings)
+    arrays = [_to(module, device, a) for a in (theta, X, y, weights)]
+    loss, grad = loss_and_grad(*arrays, **settings)
+    assert float(loss) == pytest.approx(expected_loss, rel=1e-12)
+    assert_allclose(_to_numpy(grad), expected_grad, rtol=1e-11, atol=1e-14)
+
+    theta_xp, *data = arrays
+    epsilon = 1e-6
+    for index in range(0, network.n_params, 5):
+        shifted = []
+        for step in (epsilon, -epsilon):
+            moved = module.asarray(theta_xp, copy=True)
+            moved[index] += step
+            shifted.append(float(loss_and_grad(moved, *data, **settings)[0]))
+        numeric = (shifted[0] - shifted[1]) / (2 * epsilon)
+        assert numeric == pytest.approx(float(grad[index]), rel=1e-5, abs=1e-8)
+
+
+def test_check_gradients_takes_a_torch_model_and_torch_data():
+    torch = _torch()
+    rng, X, weights = _data()
+    y = _classification(rng, X, "multiclass")
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = BackpropClassifier((5,), activation="tanh", max_iter=5, random_state=0)
+        clf.fit(torch.asarray(X), torch.asarray(y))
+        error = check_gradients(
+            clf,
+            torch.asarray(X),
+            torch.asarray(y),
+            sample_weight=torch.asarray(weights),
+        )
+    assert error < 1e-6
