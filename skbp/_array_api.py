@@ -30,7 +30,7 @@ from sklearn.utils.validation import (
 )
 
 from ._primitives import NUMPY, primitives_for
-from ._training import TrainingData
+from ._training import TrainingData, copy_array
 from ._validation import checked_sample_weight
 
 # The dtypes a first fit may choose from: those of NumPy's path, by name.
@@ -79,6 +79,12 @@ def _device_float_dtypes(ops):
     supported = supported_float_dtypes(ops.xp, ops.device)
     wanted = (ops.xp.float64, ops.xp.float32)
     return tuple(dtype for dtype in supported if dtype in wanted)
+
+
+def _has_numeric_dtype(array):
+    if isinstance(array, np.ndarray):
+        return array.dtype.kind in "biuf"
+    return True  # array-API namespaces hold numbers only
 
 
 def _namespace_name(ops):
@@ -153,6 +159,49 @@ class ArrayAPIMixin:
 
     def _classes_on_device(self, ops):
         """Publish class labels in the input's namespace (classifier only)."""
+
+    def __sklearn_array_api_convert__(self, converter):
+        """A copy of this fitted estimator with its arrays converted.
+
+        scikit-learn's ``move_estimator_to(estimator, xp, device)`` calls this
+        hook, e.g. to serve on the CPU a model trained on a GPU.  The flat
+        parameter vector, the optimizer state (so a ``partial_fit`` stream can
+        go on there) and numeric ``classes_`` are converted; ``coefs_`` and
+        ``intercepts_`` are rebuilt as views of the converted vector.
+
+        Parameters
+        ----------
+        converter : callable
+            Maps an array to its counterpart in the target namespace.
+
+        Returns
+        -------
+        estimator : estimator
+            A new estimator of the same class and parameters.
+        """
+
+        def convert(array):
+            # The copy shares nothing with this estimator, even where the
+            # array needs no moving.
+            moved = converter(array)
+            return copy_array(moved) if moved is array else moved
+
+        state = {
+            key: list(value) if type(value) is list else value
+            for key, value in self.__getstate__().items()
+        }
+        if "_theta" in state:
+            state["_theta"] = convert(state["_theta"])
+        if state.get("_progress") is not None:
+            state["_progress"] = state["_progress"].converted(convert)
+        classes = state.get("classes_")
+        if classes is not None and _has_numeric_dtype(classes):
+            state["classes_"] = convert(classes)
+        moved = type(self).__new__(type(self))
+        moved.__setstate__(state)
+        if state.get("_progress") is not None:
+            moved._publish_progress(moved._progress)
+        return moved
 
     def _model_input(self, X, method):
         """``X`` validated for prediction, in the fitted model's namespace.

@@ -114,18 +114,44 @@ class Progress:
 
         return restore
 
+    def converted(self, convert):
+        """A copy whose arrays (best weights, optimizer state) went through ``convert``.
+
+        Parameters
+        ----------
+        convert : callable
+            Maps an array to its counterpart, e.g. on another device.
+
+        Returns
+        -------
+        progress : Progress
+        """
+        best_theta = None if self.best_theta is None else convert(self.best_theta)
+        return replace(
+            self,
+            loss_curve=list(self.loss_curve),
+            validation_scores=_copied_list(self.validation_scores),
+            validation_losses=_copied_list(self.validation_losses),
+            best_theta=best_theta,
+            optimizer_state=_copy_state(self.optimizer_state, convert),
+        )
+
+
+def _copied_list(values):
+    return None if values is None else list(values)
+
 
 def copy_array(array):
     """A copy of ``array`` in its own namespace and on its device."""
     return primitives_for(array).copy(array)
 
 
-def _copy_state(state):
-    """Copy an optimizer state dataclass, its arrays by value."""
+def _copy_state(state, convert=copy_array):
+    """Copy an optimizer state dataclass, its arrays through ``convert``."""
     if state is None:
         return None
     arrays = {
-        f.name: copy_array(getattr(state, f.name))
+        f.name: convert(getattr(state, f.name))
         for f in fields(state)
         if hasattr(getattr(state, f.name), "shape")
     }

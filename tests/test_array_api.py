@@ -20,6 +20,7 @@ import sklearn
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.externals import array_api_compat
 
 from skbp import (
     BackpropClassifier,
@@ -469,3 +470,44 @@ def test_check_gradients_takes_a_torch_model_and_torch_data():
             sample_weight=torch.asarray(weights),
         )
     assert error < 1e-6
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_move_estimator_to_serves_a_torch_model_from_numpy(solver):
+    # scikit-learn's move_estimator_to: train on the device, serve on the CPU.
+    from sklearn.utils._array_api import move_estimator_to
+
+    torch = _torch()
+    rng, X, _ = _data()
+    y = _classification(rng, X, "multiclass")
+    with sklearn.config_context(array_api_dispatch=True):
+        on_device = BackpropClassifier((5,), solver=solver, max_iter=8, random_state=0)
+        on_device.fit(torch.asarray(X), torch.asarray(y))
+        expected = on_device.predict_proba(torch.asarray(X)).numpy()
+    served = move_estimator_to(on_device, np, "cpu")
+    assert isinstance(served._theta, np.ndarray)
+    assert isinstance(served.classes_, np.ndarray)
+    assert all(isinstance(coef, np.ndarray) for coef in served.coefs_)
+    assert np.shares_memory(served.coefs_[0], served._theta)
+    assert_allclose(served.predict_proba(X), expected, rtol=1e-12)
+    assert served.loss_curve_ == on_device.loss_curve_
+    assert served.loss_curve_ is not on_device.loss_curve_
+
+
+def test_move_estimator_to_carries_a_stream_on():
+    # The optimizer state moves too: continuing the stream elsewhere gives the
+    # steps the stream would have taken where it was.
+    from sklearn.utils._array_api import move_estimator_to
+
+    torch = _torch()
+    rng, X, _ = _data()
+    y = _classification(rng, X, "binary")
+    numpy_stream = BackpropClassifier((5,), random_state=0)
+    numpy_stream.partial_fit(X[:30], y[:30], classes=[0, 1])
+    with sklearn.config_context(array_api_dispatch=True):
+        torch_namespace = array_api_compat.array_namespace(torch.zeros(1))
+        moved = move_estimator_to(numpy_stream, torch_namespace, torch.device("cpu"))
+        moved.partial_fit(torch.asarray(X[30:]), torch.asarray(y[30:]))
+    numpy_stream.partial_fit(X[30:], y[30:])
+    assert isinstance(moved._theta, torch.Tensor)
+    assert_allclose(moved._theta.numpy(), numpy_stream._theta, rtol=1e-12)
