@@ -99,6 +99,16 @@ def _regression(rng, X, loss):
     return np.c_[X[:, 0] - X[:, 1], X[:, 2] ** 2]  # two outputs
 
 
+def _fitted_on_torch(estimator, kind="binary"):
+    """``estimator`` fitted on torch tensors; returns it with torch and the data."""
+    torch = _torch()
+    rng, X, _ = _data()
+    y = _classification(rng, X, kind)
+    with sklearn.config_context(array_api_dispatch=True):
+        estimator.fit(torch.asarray(X), torch.asarray(y))
+    return estimator, torch, X, y
+
+
 _PREDICTIONS = ("predict", "predict_proba", "predict_log_proba")
 
 
@@ -259,12 +269,10 @@ def test_partial_fit_stream_matches_numpy():
 
 
 def test_coefs_are_live_views_of_the_device_parameters():
-    torch = _torch()
-    rng, X, _ = _data()
-    y = _classification(rng, X, "binary")
+    clf, torch, X, y = _fitted_on_torch(
+        BackpropClassifier((5,), max_iter=3, random_state=0, warm_start=True)
+    )
     with sklearn.config_context(array_api_dispatch=True):
-        clf = BackpropClassifier((5,), max_iter=3, random_state=0, warm_start=True)
-        clf.fit(torch.asarray(X), torch.asarray(y))
         first_layer = clf.coefs_[0]
         before = first_layer.clone()
         clf.fit(torch.asarray(X), torch.asarray(y))  # warm start trains on in place
@@ -277,13 +285,11 @@ def test_coefs_are_live_views_of_the_device_parameters():
 
 
 def test_torch_model_pickles_and_predicts_the_same():
-    torch = _torch()
-    rng, X, _ = _data()
-    y = _classification(rng, X, "multiclass")
+    clf, torch, X, y = _fitted_on_torch(
+        BackpropClassifier((5,), max_iter=5, random_state=0), "multiclass"
+    )
     X_t = torch.asarray(X)
     with sklearn.config_context(array_api_dispatch=True):
-        clf = BackpropClassifier((5,), max_iter=5, random_state=0)
-        clf.fit(X_t, torch.asarray(y))
         copy = pickle.loads(pickle.dumps(clf))
         assert torch.equal(copy.predict_proba(X_t), clf.predict_proba(X_t))
         copy.partial_fit(X_t, torch.asarray(y))  # trains on from the unpickled views
@@ -296,12 +302,8 @@ def test_torch_model_pickles_and_predicts_the_same():
     "method", ["predict", "predict_proba", "predict_log_proba", "hidden_activations"]
 )
 def test_input_from_another_namespace_is_refused(method):
-    torch = _torch()
-    rng, X, _ = _data()
-    y = _classification(rng, X, "binary")
+    clf, torch, X, _ = _fitted_on_torch(BackpropClassifier((5,), max_iter=3))
     with sklearn.config_context(array_api_dispatch=True):
-        clf = BackpropClassifier((5,), max_iter=3, random_state=0)
-        clf.fit(torch.asarray(X), torch.asarray(y))
         with pytest.raises(ValueError, match=rf"BackpropClassifier\.{method}\(\) must"):
             getattr(clf, method)(X)
     with pytest.raises(ValueError, match="array_api_dispatch=True"):
@@ -309,12 +311,8 @@ def test_input_from_another_namespace_is_refused(method):
 
 
 def test_stream_in_another_namespace_is_refused_and_changes_nothing():
-    torch = _torch()
-    rng, X, _ = _data()
-    y = _classification(rng, X, "binary")
+    clf, torch, X, y = _fitted_on_torch(BackpropClassifier((5,), max_iter=3))
     with sklearn.config_context(array_api_dispatch=True):
-        clf = BackpropClassifier((5,), max_iter=3, random_state=0)
-        clf.fit(torch.asarray(X), torch.asarray(y))
         theta = clf._theta.clone()
         with pytest.raises(ValueError, match=r"partial_fit\(\) must use the same"):
             clf.partial_fit(X, y)
@@ -477,12 +475,11 @@ def test_move_estimator_to_serves_a_torch_model_from_numpy(solver):
     # scikit-learn's move_estimator_to: train on the device, serve on the CPU.
     from sklearn.utils._array_api import move_estimator_to
 
-    torch = _torch()
-    rng, X, _ = _data()
-    y = _classification(rng, X, "multiclass")
+    on_device, torch, X, _ = _fitted_on_torch(
+        BackpropClassifier((5,), solver=solver, max_iter=8, random_state=0),
+        "multiclass",
+    )
     with sklearn.config_context(array_api_dispatch=True):
-        on_device = BackpropClassifier((5,), solver=solver, max_iter=8, random_state=0)
-        on_device.fit(torch.asarray(X), torch.asarray(y))
         expected = on_device.predict_proba(torch.asarray(X)).numpy()
     served = move_estimator_to(on_device, np, "cpu")
     assert isinstance(served._theta, np.ndarray)
