@@ -4,6 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 
+from ._array_api import host_dtype
 from ._network import predict_raw_from_views
 from ._primitives import primitives_for
 from ._training import TrainingData
@@ -94,7 +95,10 @@ class HeldOutValidationMixin:
             X_val, y_val, sample_weight_val, dtype=dtype, reset=False
         )
         y_val_encoded = self._encode_targets(
-            y_val, first_pass=False, incremental=True, dtype=dtype
+            y_val,
+            first_pass=False,
+            incremental=True,
+            dtype=host_dtype(primitives_for(X_val), X_val.dtype),
         )
         if y_val_encoded.shape[1] != n_outputs:
             raise ValueError(

@@ -508,3 +508,37 @@ def test_move_estimator_to_carries_a_stream_on():
     numpy_stream.partial_fit(X[30:], y[30:])
     assert isinstance(moved._theta, torch.Tensor)
     assert_allclose(moved._theta.numpy(), numpy_stream._theta, rtol=1e-12)
+
+
+@pytest.mark.parametrize("estimator_class", [BackpropClassifier, BackpropRegressor])
+def test_given_validation_set_on_torch_matches_numpy(estimator_class):
+    torch = _torch()
+    rng, X, weights = _data(n_samples=80)
+    if estimator_class is BackpropClassifier:
+        y = _classification(rng, X, "multiclass")
+    else:
+        y = _regression(rng, X, "squared_error")
+    estimator = estimator_class(
+        hidden_layer_sizes=(5,), early_stopping=True, max_iter=10, random_state=0
+    )
+    train, held_out = slice(0, 60), slice(60, 80)
+    reference = clone(estimator).fit(
+        X[train],
+        y[train],
+        X_val=X[held_out],
+        y_val=y[held_out],
+        sample_weight_val=weights[held_out],
+    )
+    with sklearn.config_context(array_api_dispatch=True):
+        fitted = clone(estimator).fit(
+            torch.asarray(X[train]),
+            torch.asarray(y[train]),
+            X_val=torch.asarray(X[held_out]),
+            y_val=torch.asarray(y[held_out]),
+            sample_weight_val=torch.asarray(weights[held_out]),
+        )
+    assert_allclose(fitted.validation_scores_, reference.validation_scores_, rtol=1e-9)
+    assert_allclose(
+        fitted.validation_loss_curve_, reference.validation_loss_curve_, rtol=1e-9
+    )
+    assert_allclose(fitted._theta.numpy(), reference._theta, rtol=1e-9, atol=1e-12)
