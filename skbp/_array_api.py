@@ -29,8 +29,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._primitives import NUMPY, primitives_for
-from ._training import TrainingData, copy_array
+from ._primitives import NUMPY, copy_array, primitives_for
+from ._training import TrainingData
 from ._validation import checked_sample_weight
 
 # The dtypes a first fit may choose from: those of NumPy's path, by name.

@@ -46,14 +46,13 @@ from ._losses import get_output_layer
 from ._network import Network, hidden_activations_from_views, predict_raw_from_views
 from ._optimizers import SGD, Adam
 from ._parameter_views import ParameterViewsMixin
-from ._primitives import primitives_for
+from ._primitives import copy_array, primitives_for
 from ._random import MemoizedFirstShuffle
 from ._schedules import Constant, make_schedule
 from ._training import (
     Progress,
     StochasticSettings,
     TrainingData,
-    copy_array,
     fit_stochastic,
 )
 from ._validation import (

@@ -1,5 +1,7 @@
 """Adapter from the training drivers to scikit-learn's callback API."""
 
+from ._primitives import copy_array
+
 
 class CallbackTasks:
     """Report a fit and its epochs (or L-BFGS iterations) to sklearn callbacks.
@@ -21,7 +23,7 @@ class CallbackTasks:
         self._subtask = None
 
     def _model_at(self, theta):
-        return lambda: self._estimator._fitted_attributes(theta.copy())
+        return lambda: self._estimator._fitted_attributes(copy_array(theta))
 
     def begin(self):
         """Begin the next subtask."""

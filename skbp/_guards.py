@@ -14,8 +14,7 @@ import numpy as np
 from sklearn.utils import gen_batches
 
 from ._network import predict_raw_from_views
-from ._primitives import NUMPY, primitives_for
-from ._training import copy_array
+from ._primitives import NUMPY, copy_array, primitives_for
 from ._validation import all_finite
 
 

@@ -454,3 +454,8 @@ def _new_primitives(xp, device):
     if array_api_compat.is_torch_namespace(xp):
         return TorchPrimitives(xp, device)
     return ArrayAPIPrimitives(xp, device)
+
+
+def copy_array(array):
+    """A copy of ``array`` in its own namespace and on its device."""
+    return primitives_for(array).copy(array)

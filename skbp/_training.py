@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._interrupt import GracefulInterrupt
 from ._network import Workspace, loss_and_grad
-from ._primitives import NUMPY, primitives_for
+from ._primitives import NUMPY, copy_array, primitives_for
 
 
 @dataclass
@@ -139,11 +139,6 @@ class Progress:
 
 def _copied_list(values):
     return None if values is None else list(values)
-
-
-def copy_array(array):
-    """A copy of ``array`` in its own namespace and on its device."""
-    return primitives_for(array).copy(array)
 
 
 def _copy_state(state, convert=copy_array):

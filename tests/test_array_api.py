@@ -542,3 +542,21 @@ def test_given_validation_set_on_torch_matches_numpy(estimator_class):
         fitted.validation_loss_curve_, reference.validation_loss_curve_, rtol=1e-9
     )
     assert_allclose(fitted._theta.numpy(), reference._theta, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_callbacks_score_the_device_model_as_the_numpy_one(solver):
+    from sklearn.callback import ScoringMonitor
+
+    torch = _torch()
+    rng, X, _ = _data()
+    y = _classification(rng, X, "multiclass")
+    logs = []
+    for to_input in (np.asarray, torch.asarray):
+        monitor = ScoringMonitor(scoring="accuracy")
+        clf = BackpropClassifier((5,), solver=solver, max_iter=4, random_state=0)
+        with sklearn.config_context(array_api_dispatch=True):
+            clf.set_callbacks(monitor).fit(to_input(X), to_input(y))
+        logs.append([row["accuracy"] for row in monitor.get_logs().data])
+    assert len(logs[0]) > 1
+    assert_allclose(logs[1], logs[0], rtol=1e-6)
