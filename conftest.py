@@ -9,3 +9,11 @@ it is switched on here, before any test module imports scipy.
 import os
 
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+# skbp.dask imports Dask at once (and says how to install it when missing):
+# without Dask its doctests cannot be collected.
+try:
+    import dask.array  # noqa: F401
+    import distributed  # noqa: F401
+except ImportError:
+    collect_ignore = ["skbp/dask.py"]

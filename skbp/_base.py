@@ -41,7 +41,7 @@ from ._guards import (
     unchanged_on_error,
 )
 from ._held_out import HeldOutValidationMixin
-from ._lbfgs import fit_lbfgs
+from ._lbfgs import fit_lbfgs, local_objective
 from ._losses import get_output_layer
 from ._network import Network, hidden_activations_from_views, predict_raw_from_views
 from ._optimizers import SGD, Adam
@@ -355,17 +355,23 @@ class _BaseBackprop(
     # ------------------------------------------------------------ solvers
 
     def _run_lbfgs(self, data, tasks=None):
-        n_iter, loss, loss_curve = fit_lbfgs(
-            self._network,
+        objective = local_objective(self._network, data, self.alpha, self._theta)
+        self._record_lbfgs(*self._minimise(objective, tasks))
+
+    def _minimise(self, objective, tasks):
+        """Run L-BFGS from ``_theta`` on ``objective``; ``(n_iter, loss, curve)``."""
+        return fit_lbfgs(
             self._theta,
-            data,
-            alpha=self.alpha,
+            objective,
             max_iter=self.max_iter,
             max_fun=self.max_fun,
             tol=self.tol,
             verbose=self.verbose,
             tasks=tasks,
         )
+
+    def _record_lbfgs(self, n_iter, loss, loss_curve):
+        """Publish an L-BFGS run's counts and curves."""
         self.n_iter_ = n_iter
         self.t_ = getattr(self, "t_", 0) if self.warm_start else 0
         self.loss_ = loss

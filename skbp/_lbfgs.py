@@ -113,25 +113,58 @@ def _limit_scipy_blas():
 _scipy_blas_on_one_thread = _SharedThreadLimit(_limit_scipy_blas)
 
 
-def fit_lbfgs(
-    network, theta, data, *, alpha, max_iter, max_fun, tol, verbose=0, tasks=None
-):
-    """Minimise the objective with scipy's L-BFGS-B, updating ``theta``.
+def local_objective(network, data, alpha, theta):
+    """The training objective over ``data``, computed in this process.
 
     Parameters
     ----------
     network : Network
         The architecture.
+    data : TrainingData
+        Training rows.
+    alpha : float
+        L2 penalty.
+    theta : array of shape (n_params,)
+        The parameters it will be evaluated at (for the buffers' namespace,
+        device and dtype).
+
+    Returns
+    -------
+    objective : callable
+        ``objective(theta) -> (loss, grad)``: :func:`loss_and_grad` over all
+        rows, its buffers allocated once.
+    """
+    workspace = Workspace(network, data.n_samples, theta.dtype, primitives_for(theta))
+
+    def objective(theta):
+        return loss_and_grad(
+            theta,
+            data.X,
+            data.y,
+            data.sample_weight,
+            network=network,
+            alpha=alpha,
+            workspace=workspace,
+        )
+
+    return objective
+
+
+def fit_lbfgs(theta, objective, *, max_iter, max_fun, tol, verbose=0, tasks=None):
+    """Minimise the objective with scipy's L-BFGS-B, updating ``theta``.
+
+    Parameters
+    ----------
     theta : ndarray of shape (n_params,)
         Flat parameters: the starting point, overwritten with the solution.
         Computation stays in ``theta``'s dtype, namespace and device; scipy
         works in float64 on the host, and only the parameters, the gradient
         and the loss cross between them, once per evaluation (as in
         scikit-learn's ``LogisticRegression`` under array-API dispatch).
-    data : TrainingData
-        Training rows.
-    alpha : float
-        L2 penalty.
+    objective : callable
+        ``objective(theta) -> (loss, grad)``, the regularised objective and
+        its gradient at ``theta`` (:func:`local_objective`, or the sum of the
+        blocks' shares on a Dask cluster).
     max_iter, max_fun : int
         Limits on iterations and on objective evaluations.
     tol : float
@@ -152,7 +185,6 @@ def fit_lbfgs(
         The objective after each iteration.
     """
     ops = primitives_for(theta)
-    workspace = Workspace(network, data.n_samples, theta.dtype, ops)
     loss_curve = []
     # the last completed iterate, on the host
     accepted = ops.to_host(theta).astype(np.float64)
@@ -164,20 +196,12 @@ def fit_lbfgs(
     open_task = []  # the iteration under way, begun at its first evaluation
     stop_requested = []
 
-    def objective(x):
+    def scipy_objective(x):
         if tasks is not None and not open_task:
             tasks.begin()
             open_task.append(True)
         set_theta(x)
-        loss, grad = loss_and_grad(
-            theta,
-            data.X,
-            data.y,
-            data.sample_weight,
-            network=network,
-            alpha=alpha,
-            workspace=workspace,
-        )
+        loss, grad = objective(theta)
         return float(loss), ops.to_host(grad).astype(np.float64)
 
     def record(intermediate_result):
@@ -199,7 +223,7 @@ def fit_lbfgs(
     try:
         with _scipy_blas_on_one_thread(), interrupt:
             result = scipy.optimize.minimize(
-                objective,
+                scipy_objective,
                 accepted.copy(),
                 method="L-BFGS-B",
                 jac=True,

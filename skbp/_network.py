@@ -345,7 +345,17 @@ def backward(network, theta, activations, deltas, workspace):
     return workspace.grad
 
 
-def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=None):
+def loss_and_grad(
+    theta,
+    X,
+    y,
+    sample_weight=None,
+    *,
+    network,
+    alpha,
+    workspace=None,
+    weight_total=None,
+):
     """Return the regularised loss and its gradient with respect to ``theta``.
 
     The objective is the (weighted) mean per-sample loss plus an L2 penalty
@@ -377,6 +387,13 @@ def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=
         L2 penalty strength.
     workspace : Workspace, default=None
         Buffers to reuse; allocated for this call if ``None``.
+    weight_total : float, default=None
+        The total weight :math:`\\sum_i w_i` of *all* the rows of the
+        objective, when ``X`` is only a block of them (a Dask worker's
+        share): the loss and the gradient returned are then this block's
+        terms of :math:`J`, which sum over the blocks to :math:`J` and its
+        gradient (pass ``alpha=0`` and add the penalty once).  ``None``: the
+        rows given are all the rows.
 
     Returns
     -------
@@ -395,24 +412,74 @@ def loss_and_grad(theta, X, y, sample_weight=None, *, network, alpha, workspace=
     activations, raw = forward(network, theta, X, workspace)
     _, _, deltas = workspace.rows(X.shape[0])
     output_delta = network.output.gradient(y, raw, activations[-1], deltas[-1], ops)
+    block_weight = X.shape[0] if sample_weight is None else ops.sum(sample_weight)
+    weight_sum = block_weight if weight_total is None else weight_total
     if sample_weight is None:
-        weight_sum = X.shape[0]
         output_delta /= weight_sum
     else:
-        weight_sum = ops.sum(sample_weight)
         output_delta *= (sample_weight / weight_sum)[:, None]
     grad = backward(network, theta, activations, deltas, workspace)
-    weights = theta[: network.n_coefs]
-    if alpha:
-        # The optimizer's step buffer is free until the gradient is complete.
-        scaled = ops.multiply(
-            weights, alpha / weight_sum, out=workspace.step[: network.n_coefs]
-        )
-        grad[: network.n_coefs] += scaled
     loss = network.output.loss(y, raw, activations[-1], sample_weight, ops)
-    if alpha:
-        loss += 0.5 * alpha * ops.scalar(weights @ weights) / weight_sum
-    return loss, grad
+    if weight_total is not None:
+        loss = loss * block_weight / weight_total  # this block's share of J
+    # The optimizer's step buffer is free until the gradient is complete.
+    return add_penalty(
+        loss,
+        grad,
+        theta,
+        network=network,
+        alpha=alpha,
+        weight_total=weight_sum,
+        ops=ops,
+        scratch=workspace.step,
+    )
+
+
+def add_penalty(
+    loss, grad, theta, *, network, alpha, weight_total, ops=NUMPY, scratch=None
+):
+    """Add the L2 term of :math:`J` to a loss and, in place, to its gradient.
+
+    .. math::
+
+        J \\mathrel{+}= \\frac{\\alpha}{2 \\sum_i w_i} \\sum_l \\lVert
+        W^{(l)} \\rVert_F^2, \\qquad
+        \\nabla_{W} J \\mathrel{+}= \\frac{\\alpha}{\\sum_i w_i} W .
+
+    :func:`loss_and_grad` adds it; a sum of blocks' shares computed with
+    ``alpha=0`` gets it once, from here.
+
+    Parameters
+    ----------
+    loss : float or 0-d array
+        The data term.
+    grad : array of shape (n_params,)
+        Its gradient, updated in place.
+    theta : array of shape (n_params,)
+        The parameters (the weights penalised are its first ``n_coefs``).
+    network : Network
+        The architecture.
+    alpha : float
+        L2 penalty strength; nothing is added for 0.
+    weight_total : float
+        :math:`\\sum_i w_i` over all the rows of the objective.
+    ops : primitives, default=NUMPY
+        The array primitives of the arrays' namespace.
+    scratch : array of shape (n_params,), default=None
+        A buffer the scaled weights may be written into.
+
+    Returns
+    -------
+    loss, grad
+        The penalised loss, and ``grad``.
+    """
+    if not alpha:
+        return loss, grad
+    n_coefs = network.n_coefs
+    weights = theta[:n_coefs]
+    out = None if scratch is None else scratch[:n_coefs]
+    grad[:n_coefs] += ops.multiply(weights, alpha / weight_total, out=out)
+    return loss + 0.5 * alpha * ops.scalar(weights @ weights) / weight_total, grad
 
 
 def hidden_activations_from_views(hidden, coefs, intercepts, X, ops=None):
