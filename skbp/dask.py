@@ -303,8 +303,11 @@ class _ClusterData:
         return futures
 
     def release(self):
-        """Cancel every future this fit created: nothing stays on the workers."""
-        self.client.cancel(self.futures)
+        """Drop this fit's futures; the workers free what nothing else holds.
+
+        Not ``client.cancel``: a block of a collection the user persisted has
+        the persisted chunk's key, and cancelling it would drop the user's data.
+        """
         self.futures = []
 
 

@@ -300,3 +300,15 @@ def test_in_memory_input_is_the_plain_fit():
 )
 def test_sklearn_compatible_on_in_memory_input(estimator, check):
     check(estimator)
+
+
+def test_a_persisted_collection_survives_the_fit(client):
+    # The fit's futures for a persisted array's blocks share its keys: the fit
+    # must let go of them without cancelling the user's data.
+    rng, X, _ = _data()
+    y = _labels(rng, X, "binary")
+    X_persisted, y_persisted = client.persist([_chunked(X, 50), _chunked(y, 50)])
+    clf = skbp_dask.BackpropClassifier((6,), solver="lbfgs", max_iter=5)
+    clf.fit(X_persisted, y_persisted)
+    clf.fit(X_persisted, y_persisted)
+    assert_allclose(X_persisted.sum().compute(), X.sum())

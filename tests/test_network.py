@@ -529,3 +529,42 @@ def test_two_examples_one_at_a_time_through_the_estimator():
         clf.coefs_ + clf.intercepts_, expected_coefs + expected_intercepts, strict=True
     ):
         assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_block_shares_sum_to_the_objective(weighted):
+    # What a Dask worker computes: each block's share of J (weight_total set,
+    # no penalty); the shares plus the penalty added once give J and its
+    # gradient over all rows.
+    from skbp._network import add_penalty
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(30, 4))
+    y = rng.normal(size=(30, 2))
+    weights = rng.uniform(0.0, 2.0, 30) if weighted else None
+    network = Network(
+        (4, 5, 2), ACTIVATIONS["tanh"], get_output_layer("squared_error", "identity")
+    )
+    theta = network.init_parameters(np.random.RandomState(0), np.float64)
+    expected_loss, expected_grad = loss_and_grad(
+        theta, X, y, weights, network=network, alpha=0.7
+    )
+    expected_grad = expected_grad.copy()
+    total = 30.0 if weights is None else weights.sum()
+    loss, grad = 0.0, np.zeros_like(theta)
+    for rows in (slice(0, 11), slice(11, 12), slice(12, 30)):
+        share, share_grad = loss_and_grad(
+            theta,
+            X[rows],
+            y[rows],
+            None if weights is None else weights[rows],
+            network=network,
+            alpha=0.0,
+            weight_total=total,
+        )
+        loss, grad = loss + share, grad + share_grad
+    loss, grad = add_penalty(
+        loss, grad, theta, network=network, alpha=0.7, weight_total=total
+    )
+    assert loss == pytest.approx(expected_loss, rel=1e-13)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
