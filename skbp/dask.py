@@ -141,8 +141,13 @@ def _block_share(block, theta, *, network, weight_total):
     return loss, grad
 
 
-def _add_shares(first, second):
-    return first[0] + second[0], first[1] + second[1]
+def _add_shares(*shares):
+    """The sum of some blocks' ``(loss, grad)`` shares, added in the order given."""
+    loss, grad = shares[0][0], shares[0][1].copy()
+    for share_loss, share_grad in shares[1:]:
+        loss += share_loss
+        grad += share_grad
+    return loss, grad
 
 
 def _outputs_finite(block, theta, *, network):
@@ -202,18 +207,22 @@ def _client():
         ) from None
 
 
+# Shares summed by one task: each level of the tree is a round trip to the
+# scheduler (about 20 ms on a LocalCluster), and a gradient is small.
+_FAN_IN = 16
+
+
 def _tree_sum(client, futures):
-    """Sum the blocks' shares pairwise on the workers, in block order.
+    """Sum the blocks' shares on the workers, in groups of ``_FAN_IN``.
 
     The order of the additions depends on the blocks only, not on which
     worker holds them, so a fit is reproducible across cluster sizes.
     """
     while len(futures) > 1:
-        paired = [
-            client.submit(_add_shares, futures[i], futures[i + 1], pure=False)
-            for i in range(0, len(futures) - 1, 2)
+        futures = [
+            client.submit(_add_shares, *futures[start : start + _FAN_IN], pure=False)
+            for start in range(0, len(futures), _FAN_IN)
         ]
-        futures = paired + futures[len(futures) - len(futures) % 2 :]
     return futures[0]
 
 
