@@ -1,4 +1,4 @@
-"""Examples with optional dependencies behave when those are missing.
+"""Examples and modules with optional dependencies behave when those are missing.
 
 tests/test_examples.py runs every example with whatever is installed; where
 Dask (or torch) is installed, that never takes the example's "not installed"
@@ -49,3 +49,20 @@ def test_gpu_example_exits_cleanly_without_torch():
     completed = _run_without("gpu.py", "torch")
     assert completed.returncode == 0, completed.stderr
     assert "pip install torch" in completed.stdout
+
+
+def test_skbp_dask_without_dask_says_how_to_install_it():
+    code = (
+        "import sys\n"
+        "for name in ('dask', 'dask.array', 'distributed'):\n"
+        "    sys.modules[name] = None\n"
+        "try:\n"
+        "    import skbp.dask\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert 'pip install "skbp[dask]"' in completed.stdout
