@@ -286,7 +286,10 @@ class _ClusterData:
         self.sample_weight = None
         if sample_weight is not None:
             if isinstance(sample_weight, numbers.Real):
-                sample_weight = np.full(self.X.shape[0], float(sample_weight))
+                # made block by block on the workers, not on the client
+                sample_weight = da.full(
+                    self.X.shape[0], float(sample_weight), chunks=(row_chunks,)
+                )
             self.sample_weight = _aligned(sample_weight, row_chunks, "sample_weight")
         self.client = client
         self.futures = []

@@ -13,6 +13,7 @@ import tracemalloc
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
 
 import skbp
 
@@ -312,3 +313,19 @@ def test_a_persisted_collection_survives_the_fit(client):
     clf.fit(X_persisted, y_persisted)
     clf.fit(X_persisted, y_persisted)
     assert_allclose(X_persisted.sum().compute(), X.sum())
+
+
+def test_warm_start_scalar_weights_and_warnings_as_in_memory(client):
+    rng, X, _ = _data()
+    y = _labels(rng, X, "binary")
+    settings = dict(
+        hidden_layer_sizes=(6,), solver="lbfgs", max_iter=4, warm_start=True
+    )
+    local = skbp.BackpropClassifier(**settings, random_state=0)
+    on_cluster = skbp_dask.BackpropClassifier(**settings, random_state=0)
+    for _ in range(2):  # the second fit goes on from the first one's weights
+        with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+            local.fit(X, y, sample_weight=0.5)
+        with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+            on_cluster.fit(_chunked(X, 50), _chunked(y, 50), sample_weight=0.5)
+    _assert_same_fit(on_cluster, local, X)
