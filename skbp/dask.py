@@ -502,6 +502,12 @@ class _ClusterFitMixin:
             chunks=(X.chunks[0], (sample.shape[1],)),
         )
 
+    def _on_blocks_or_here(self, method, X, **kwargs):
+        """``method`` over Dask blocks, or the plain estimator's in this process."""
+        if _is_dask_collection(X):
+            return self._on_blocks(method, X, **kwargs)
+        return getattr(self._local_class, method)(self, X, **kwargs)
+
     @quiet_floats
     def predict(self, X):
         """Predict; a dask array for Dask input, computed block by block.
@@ -517,9 +523,7 @@ class _ClusterFitMixin:
         y : dask array or ndarray
             As the plain estimator's ``predict``, in ``X``'s row blocks.
         """
-        if _is_dask_collection(X):
-            return self._on_blocks("predict", X)
-        return super().predict(X)
+        return self._on_blocks_or_here("predict", X)
 
     def hidden_activations(self, X, layer=-1):
         """The plain ``hidden_activations``; a dask array for Dask input.
@@ -537,9 +541,7 @@ class _ClusterFitMixin:
         -------
         activations : dask array or ndarray of shape (n_samples, n_units)
         """
-        if _is_dask_collection(X):
-            return self._on_blocks("hidden_activations", X, layer=layer)
-        return super().hidden_activations(X, layer=layer)
+        return self._on_blocks_or_here("hidden_activations", X, layer=layer)
 
     def to_local(self):
         """The fitted model as skbp's plain estimator, for serving without Dask.
@@ -610,9 +612,7 @@ class BackpropClassifier(_ClusterFitMixin, _classifier.BackpropClassifier):
         -------
         proba : dask array or ndarray of shape (n_samples, n_classes)
         """
-        if _is_dask_collection(X):
-            return self._on_blocks("predict_proba", X)
-        return super().predict_proba(X)
+        return self._on_blocks_or_here("predict_proba", X)
 
     def predict_log_proba(self, X):
         """The plain ``predict_log_proba``; a dask array for Dask input.
@@ -627,9 +627,7 @@ class BackpropClassifier(_ClusterFitMixin, _classifier.BackpropClassifier):
         -------
         log_proba : dask array or ndarray of shape (n_samples, n_classes)
         """
-        if _is_dask_collection(X):
-            return self._on_blocks("predict_log_proba", X)
-        return super().predict_log_proba(X)
+        return self._on_blocks_or_here("predict_log_proba", X)
 
     def _cluster_targets(self, summaries, first_pass):
         """Classes from every block; the class weights from their counts.
