@@ -1,19 +1,37 @@
-"""Hidden-layer activations: the value in place, the derivative from the output.
+"""Hidden-layer activations: each value beside its derivative.
 
 Each activation keeps its forward function and its derivative side by side
-(DESIGN.md, principle 4).  The derivative is expressed through the stored
-*output* ``a = f(z)`` rather than the input ``z``, so the forward pass only
-has to keep the activations that the backward pass needs anyway:
+(DESIGN.md, principle 4).  Where it can, the derivative is expressed through
+the stored *output* ``a = f(z)``, so the forward pass only has to keep the
+activations that the backward pass needs anyway:
 
 .. math::
 
     \\sigma'(z) = a (1 - a), \\qquad \\tanh'(z) = 1 - a^2, \\qquad
-    \\mathrm{relu}'(z) = [a > 0], \\qquad \\mathrm{id}'(z) = 1.
+    \\mathrm{relu}'(z) = [a > 0], \\qquad \\mathrm{id}'(z) = 1,
+
+    \\mathrm{leaky}'(z) = [a > 0] + 0.01 [a \\le 0], \\qquad
+    \\mathrm{elu}'(z) = [a > 0] + (a + 1) [a \\le 0], \\qquad
+    \\mathrm{softplus}'(z) = 1 - e^{-a}.
 
 The logistic form is equation (5) of the seed "Backpropagation Derivation"
 (and the :math:`a(1 - a)` factor of eqs. (3)-(4) in Liskowski's derivation).
+
+GELU and SiLU are not monotonic, so their output does not determine their
+input: their derivative is computed from the pre-activation ``z``, which
+their ``forward`` leaves in place (``derivative_needs_input``):
+
+.. math::
+
+    \\mathrm{gelu}(z) = z\\,\\Phi(z) = \\tfrac{z}{2}\\left(1 +
+    \\mathrm{erf}(z / \\sqrt 2)\\right), \\qquad
+    \\mathrm{gelu}'(z) = \\Phi(z) + z\\,\\varphi(z),
+
+    \\mathrm{silu}(z) = z\\,\\sigma(z), \\qquad
+    \\mathrm{silu}'(z) = \\sigma(z)\\left(1 + z (1 - \\sigma(z))\\right).
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -55,6 +73,68 @@ def _relu_derivative(activation, delta, ops=NUMPY):
     return ops.mask_positive(delta, activation)
 
 
+_LEAKY_SLOPE = 0.01
+
+
+def _leaky_relu(z, ops=NUMPY):
+    return ops.maximum(z, ops.multiply(z, _LEAKY_SLOPE), out=z)
+
+
+def _leaky_relu_derivative(activation, delta, ops=NUMPY):
+    delta *= ops.select(activation > 0, 1.0, _LEAKY_SLOPE, like=delta)
+    return delta
+
+
+def _elu(z, ops=NUMPY):
+    # expm1 of the negative part only: no overflow for large positive z.
+    negative_part = ops.xp.expm1(ops.clip(z, -math.inf, 0.0))
+    return ops.select(z > 0, z, negative_part, like=z)
+
+
+def _elu_derivative(activation, delta, ops=NUMPY):
+    delta *= ops.select(activation > 0, 1.0, activation + 1.0, like=delta)
+    return delta
+
+
+def _softplus(z, ops=NUMPY):
+    return ops.logaddexp0(z)
+
+
+def _softplus_derivative(activation, delta, ops=NUMPY):
+    # sigma(z) = 1 - exp(-a); -expm1(-a) keeps it accurate where a is tiny.
+    delta *= -ops.xp.expm1(-activation)
+    return delta
+
+
+def _normal_cdf(z, ops):
+    # erfc(-x) rather than 1 + erf(x): no cancellation where Phi(z) is tiny.
+    return 0.5 * ops.erfc(-z * _SQRT_HALF)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _gelu(z, ops=NUMPY):
+    return z * _normal_cdf(z, ops)
+
+
+def _gelu_derivative(activation, delta, ops=NUMPY, z=None):
+    density = ops.exp(-0.5 * z * z) * _INV_SQRT_2PI
+    delta *= _normal_cdf(z, ops) + z * density
+    return delta
+
+
+def _silu(z, ops=NUMPY):
+    return z * ops.expit(z)
+
+
+def _silu_derivative(activation, delta, ops=NUMPY, z=None):
+    sigmoid = ops.expit(z)
+    delta *= sigmoid * (1.0 + z * (1.0 - sigmoid))
+    return delta
+
+
 @dataclass(frozen=True)
 class Activation:
     """An activation function with its derivative.
@@ -64,19 +144,23 @@ class Activation:
     name : str
         The name used by the ``activation`` parameter of the estimators.
     forward : callable
-        ``forward(z, ops=NUMPY)`` overwrites the pre-activation ``z`` with
-        ``f(z)`` and returns it (use the result: a namespace without ``out=``
-        returns a new array); ``ops`` are the array primitives of ``z``'s
-        namespace (:mod:`skbp._primitives`).
+        ``forward(z, ops=NUMPY)`` returns ``f(z)``; it may overwrite the
+        pre-activation ``z`` with it (use the result), except where
+        ``derivative_needs_input``, where ``z`` is left as it was; ``ops``
+        are the array primitives of ``z``'s namespace
+        (:mod:`skbp._primitives`).
     multiply_derivative : callable
         ``multiply_derivative(a, delta, ops=NUMPY)`` multiplies ``delta`` in
         place by ``f'(z)``, computed from the stored output ``a = f(z)``, and
-        returns it.
+        returns it; with ``derivative_needs_input`` it takes ``z=`` too.
+    derivative_needs_input : bool, default=False
+        Whether the derivative needs the pre-activation ``z``.
     """
 
     name: str
     forward: Callable
     multiply_derivative: Callable
+    derivative_needs_input: bool = False
 
 
 ACTIVATIONS = {
@@ -84,4 +168,9 @@ ACTIVATIONS = {
     "logistic": Activation("logistic", _logistic, _logistic_derivative),
     "tanh": Activation("tanh", _tanh, _tanh_derivative),
     "relu": Activation("relu", _relu, _relu_derivative),
+    "leaky_relu": Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative),
+    "elu": Activation("elu", _elu, _elu_derivative),
+    "gelu": Activation("gelu", _gelu, _gelu_derivative, derivative_needs_input=True),
+    "silu": Activation("silu", _silu, _silu_derivative, derivative_needs_input=True),
+    "softplus": Activation("softplus", _softplus, _softplus_derivative),
 }

@@ -6,8 +6,23 @@ SHARED_PARAMETERS_DOC = """
         ``()`` gives a network without hidden layers (a generalised linear
         model: logistic regression for the classifier with log-loss).
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function of the hidden layers.
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'elu', \
+            'gelu', 'silu', 'softplus'}, default='relu'
+        Activation function of the hidden layers:
+
+        - 'identity': ``f(z) = z``;
+        - 'logistic': ``f(z) = 1 / (1 + exp(-z))``;
+        - 'tanh': ``f(z) = tanh(z)``;
+        - 'relu': ``f(z) = max(z, 0)``;
+        - 'leaky_relu': ``f(z) = max(z, 0.01 z)``;
+        - 'elu': ``f(z) = z`` for ``z > 0``, ``exp(z) - 1`` otherwise (alpha 1);
+        - 'gelu': ``f(z) = z * Phi(z) = z / 2 * (1 + erf(z / sqrt(2)))``, the
+          exact form, with ``Phi`` the standard normal distribution function;
+        - 'silu' (swish): ``f(z) = z / (1 + exp(-z))``;
+        - 'softplus': ``f(z) = log(1 + exp(z))``.
+
+        The first four are scikit-learn's; initial weights follow its rule
+        (Glorot-uniform, factor 2 for 'logistic', 6 otherwise).
 
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         Weight optimiser: scipy's L-BFGS-B quasi-Newton method, minibatch

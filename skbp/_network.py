@@ -331,7 +331,11 @@ def backward(network, theta, activations, deltas, workspace):
     ops = workspace.ops
     coefs, _ = workspace.views(theta)
     coef_grads, intercept_grads = workspace.views(workspace.grad)
-    ones = workspace.ones(deltas[-1].shape[0])
+    n_rows = deltas[-1].shape[0]
+    ones = workspace.ones(n_rows)
+    # Where the derivative needs z, forward left it in the layer buffers.
+    needs_input = network.hidden.derivative_needs_input
+    preactivations = workspace.rows(n_rows)[0] if needs_input else None
     for layer in range(len(coefs) - 1, -1, -1):
         delta = deltas[layer]
         # Written into views of workspace.grad; activations[0] (X) may be sparse.
@@ -341,7 +345,12 @@ def backward(network, theta, activations, deltas, workspace):
         if layer > 0:
             previous = ops.dense_matmul(delta, coefs[layer].T, out=deltas[layer - 1])
             # In place: every namespace's primitives write into ``out``.
-            network.hidden.multiply_derivative(activations[layer], previous, ops)
+            if needs_input:
+                network.hidden.multiply_derivative(
+                    activations[layer], previous, ops, z=preactivations[layer - 1]
+                )
+            else:
+                network.hidden.multiply_derivative(activations[layer], previous, ops)
     return workspace.grad
 
 

@@ -25,7 +25,7 @@ Random draws never happen here: they come from the estimators' NumPy
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, xlogy
+from scipy.special import erfc, expit, xlogy
 from sklearn.externals import array_api_compat
 
 
@@ -62,6 +62,10 @@ def _clip_numpy(x, lowest, highest, out=None):
     # when predicting a single row.
     out = np.maximum(x, lowest, out=out)
     return np.minimum(out, highest, out=out)
+
+
+def _select_numpy(condition, if_true, if_false, like):
+    return np.where(condition, if_true, if_false).astype(like.dtype, copy=False)
 
 
 def _concat_columns_numpy(arrays):
@@ -113,6 +117,8 @@ class NumPyPrimitives:
     exp = staticmethod(np.exp)
     tanh = staticmethod(np.tanh)
     expit = staticmethod(expit)
+    erfc = staticmethod(erfc)
+    select = staticmethod(_select_numpy)
     clip = staticmethod(_clip_numpy)
     concat_columns = staticmethod(_concat_columns_numpy)
     mask_positive = staticmethod(_mask_positive_numpy)
@@ -210,9 +216,35 @@ class ArrayAPIPrimitives:
         """``a @ b`` of two dense arrays (NumPy's may take a sparse ``a``)."""
         return self.matmul(a, b, out=out)
 
-    def maximum(self, x, lower_bound, out=None):
-        """``max(x, lower_bound)`` for a Python float ``lower_bound``."""
-        return _write(self.xp.clip(x, min=lower_bound), out)
+    def maximum(self, x, other, out=None):
+        """The elementwise maximum of ``x`` and ``other`` (a float or an array)."""
+        return _write(self.xp.maximum(x, self._like(other, x)), out)
+
+    def _like(self, value, array):
+        """``value`` (a Python float or an array) as an array like ``array``."""
+        if hasattr(value, "shape"):
+            return value
+        return self.xp.asarray(value, dtype=array.dtype, device=self.device)
+
+    def select(self, condition, if_true, if_false, like):
+        """``if_true`` where ``condition``, else ``if_false``, in ``like``'s dtype."""
+        xp = self.xp
+        return xp.where(
+            condition, self._like(if_true, like), self._like(if_false, like)
+        )
+
+    def erfc(self, x):
+        """The complementary error function (the namespace's own, else on the host)."""
+        own = getattr(self.xp, "erfc", None)
+        if own is not None:
+            return own(x)
+        if array_api_compat.is_cupy_namespace(self.xp):
+            from cupyx.scipy.special import erfc as cupy_erfc
+
+            return cupy_erfc(x)
+        # The array API has no erfc: a NumPy round trip, for the namespaces
+        # without one (array-api-strict); torch and CuPy have their own.
+        return self.from_host(erfc(self.to_host(x)), x.dtype)
 
     def sum(self, x, axis=None, dtype=None, keepdims=False):
         """Sum over ``axis``, as NumPy's ``add.reduce``."""
@@ -385,9 +417,15 @@ class TorchPrimitives(ArrayAPIPrimitives):
         """The logistic function, written into ``out``."""
         return self._torch.sigmoid(x, out=out)
 
-    def maximum(self, x, lower_bound, out=None):
-        """``max(x, lower_bound)``, written into ``out``."""
-        return self._torch.clamp(x, min=lower_bound, out=out)
+    def maximum(self, x, other, out=None):
+        """The elementwise maximum of ``x`` and ``other``, written into ``out``."""
+        if hasattr(other, "shape"):
+            return self._torch.maximum(x, other, out=out)
+        return self._torch.clamp(x, min=other, out=out)
+
+    def erfc(self, x):
+        """The complementary error function."""
+        return self._torch.special.erfc(x)
 
     def clip(self, x, lowest, highest, out=None):
         """``x`` clipped to ``[lowest, highest]``, written into ``out``."""

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
+from scipy.stats import norm
 
 from skbp._activations import ACTIVATIONS
 
@@ -20,6 +21,11 @@ CLOSED_FORMS = {
     "logistic": expit,
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(0.0, z),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(z)),
+    "gelu": lambda z: z * norm.cdf(z),
+    "silu": lambda z: z * expit(z),
+    "softplus": lambda z: np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0.0),
 }
 
 # Central-difference step: near the float64 optimum eps ** (1/3) ~ 6e-6, so
@@ -35,8 +41,16 @@ def _points_away_from_kink(rng, shape):
 
 
 def _forward(activation, z):
-    # forward works in place: hand it a copy so the caller's z survives.
+    # forward may work in place: hand it a copy so the caller's z survives.
     return activation.forward(np.array(z, copy=True))
+
+
+def _multiply_derivative(activation, z, delta):
+    """``multiply_derivative`` at ``z``, given what it needs (a, and z for some)."""
+    a = _forward(activation, z)
+    if activation.derivative_needs_input:
+        return activation.multiply_derivative(a, delta, z=np.array(z, copy=True))
+    return activation.multiply_derivative(a, delta)
 
 
 def test_registry_covers_the_documented_activations():
@@ -49,19 +63,29 @@ def test_registry_covers_the_documented_activations():
 def test_forward_matches_closed_form(name):
     rng = np.random.default_rng(0)
     z = rng.normal(scale=3.0, size=(7, 5))
-    # rtol 1e-15: same mathematical function, only round-off may differ.
-    assert_allclose(_forward(ACTIVATIONS[name], z), CLOSED_FORMS[name](z), rtol=1e-15)
+    # Same mathematical function, only round-off may differ (erf and scipy's
+    # normal distribution function differ by a few ulps).
+    assert_allclose(_forward(ACTIVATIONS[name], z), CLOSED_FORMS[name](z), rtol=1e-14)
+
+
+# Those that overwrite z with f(z): the hot path's buffers are reused.
+IN_PLACE = {"identity", "logistic", "tanh", "relu", "leaky_relu"}
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
-def test_forward_is_in_place_and_keeps_dtype(name):
+def test_forward_keeps_dtype_and_the_input_it_needs(name):
     rng = np.random.default_rng(1)
+    activation = ACTIVATIONS[name]
     for dtype in (np.float64, np.float32):
         z = rng.normal(size=(4, 3)).astype(dtype)
+        z_before = z.copy()
         expected = CLOSED_FORMS[name](z.astype(np.float64))
-        result = ACTIVATIONS[name].forward(z)
-        # The documented contract: z is overwritten and returned.
-        assert np.shares_memory(result, z)
+        result = activation.forward(z)
+        if name in IN_PLACE:
+            assert np.shares_memory(result, z)
+        if activation.derivative_needs_input:
+            # backward reads z from the buffer forward was given
+            assert_array_equal(z, z_before)
         assert result.dtype == dtype
         # float32 round-off: a few ulps (eps32 ~ 1.2e-7) of values of order 1.
         assert_allclose(result, expected, rtol=1e-6, atol=1e-7)
@@ -76,8 +100,7 @@ def test_multiply_derivative_matches_finite_differences(name):
     numeric = (_forward(activation, z + STEP) - _forward(activation, z - STEP)) / (
         2 * STEP
     )
-    a = _forward(activation, z)
-    analytic = activation.multiply_derivative(a, delta.copy())
+    analytic = _multiply_derivative(activation, z, delta.copy())
     # Error of the central difference is ~1e-10; 1e-8 leaves a wide margin
     # while any wrong derivative is off by O(1).
     assert_allclose(analytic, numeric * delta, rtol=1e-7, atol=1e-8)
@@ -87,10 +110,14 @@ def test_multiply_derivative_matches_finite_differences(name):
 def test_multiply_derivative_writes_delta_in_place_and_keeps_output(name):
     rng = np.random.default_rng(3)
     activation = ACTIVATIONS[name]
-    a = _forward(activation, _points_away_from_kink(rng, (5, 3)))
+    z = _points_away_from_kink(rng, (5, 3))
+    a = _forward(activation, z)
     a_before = a.copy()
     delta = rng.normal(size=a.shape)
-    result = activation.multiply_derivative(a, delta)
+    if activation.derivative_needs_input:
+        result = activation.multiply_derivative(a, delta, z=z)
+    else:
+        result = activation.multiply_derivative(a, delta)
     assert np.shares_memory(result, delta)
     # The stored output is read, never written: later layers still need it.
     assert_array_equal(a, a_before)
@@ -104,6 +131,10 @@ def test_multiply_derivative_writes_delta_in_place_and_keeps_output(name):
         ("logistic", lambda a: a * (1 - a)),
         ("tanh", lambda a: 1 - a**2),
         ("relu", lambda a: (a > 0).astype(a.dtype)),
+        ("leaky_relu", lambda a: np.where(a > 0, 1.0, 0.01)),
+        ("elu", lambda a: np.where(a > 0, 1.0, a + 1.0)),
+        # sigma(z) = 1 - exp(-a) for a = log(1 + exp(z))
+        ("softplus", lambda a: 1.0 - np.exp(-a)),
     ],
 )
 def test_multiply_derivative_matches_closed_form_in_the_output(
@@ -125,3 +156,28 @@ def test_relu_derivative_is_zero_where_the_unit_is_off():
     delta = np.array([[5.0, 5.0, -3.0, 7.0]])
     result = ACTIVATIONS["relu"].multiply_derivative(a, delta)
     assert_array_equal(result, [[0.0, 5.0, 0.0, 7.0]])
+
+
+@pytest.mark.parametrize(
+    ("name", "derivative"),
+    [
+        ("gelu", lambda z: norm.cdf(z) + z * norm.pdf(z)),
+        ("silu", lambda z: expit(z) * (1.0 + z * (1.0 - expit(z)))),
+    ],
+)
+def test_derivative_from_the_input_matches_closed_form(name, derivative):
+    rng = np.random.default_rng(5)
+    z = rng.normal(scale=2.0, size=(6, 3))
+    delta = rng.normal(size=z.shape)
+    result = _multiply_derivative(ACTIVATIONS[name], z, delta.copy())
+    assert_allclose(result, derivative(z) * delta, rtol=1e-13, atol=1e-15)
+
+
+def test_saturated_units_stay_finite():
+    # Large |z| must not give inf or NaN (exp overflow), in value or slope.
+    z = np.array([[-800.0, -50.0, 50.0, 800.0]])
+    for name, activation in ACTIVATIONS.items():
+        value = _forward(activation, z)
+        slope = _multiply_derivative(activation, z, np.ones_like(z))
+        assert np.isfinite(value).all() or name == "identity", name
+        assert np.isfinite(slope).all(), name

@@ -8,6 +8,7 @@ scikit-learn's MLP elsewhere).
 import gc
 import logging
 import pickle
+import time
 import tracemalloc
 
 import numpy as np
@@ -203,6 +204,10 @@ def test_futures_are_released_after_the_fit(client):
     )
     gc.collect()
     assert not client.futures
+    # The scheduler forgets released keys asynchronously: give it a moment.
+    deadline = time.monotonic() + 10
+    while client.who_has() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not client.who_has()
 
 

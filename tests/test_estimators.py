@@ -700,7 +700,7 @@ _INVALID_PARAMETERS = [
     ({"hidden_layer_sizes": (5, -3)}, "hidden_layer_sizes must be > 0"),
     ({"hidden_layer_sizes": 0}, "'hidden_layer_sizes' parameter"),
     ({"hidden_layer_sizes": (2.5,)}, "positive integers"),
-    ({"activation": "softplus"}, "'activation' parameter"),
+    ({"activation": "swish"}, "'activation' parameter"),
     ({"solver": "newton"}, "'solver' parameter"),
     ({"loss": "hinge"}, "'loss' parameter"),
     ({"learning_rate_init": 0.0}, "'learning_rate_init' parameter"),

@@ -24,6 +24,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, softmax
+from scipy.stats import norm
 from sklearn.exceptions import ConvergenceWarning
 
 from skbp import BackpropClassifier
@@ -47,6 +48,11 @@ CLOSED_FORM_ACTIVATIONS = {
     "logistic": expit,
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0.0),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
+    "gelu": lambda z: z * norm.cdf(z),
+    "silu": lambda z: z * expit(z),
+    "softplus": lambda z: np.logaddexp(0.0, z),
 }
 CLOSED_FORM_LINKS = {
     "identity": lambda z: z,
