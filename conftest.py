@@ -10,10 +10,17 @@ import os
 
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-# skbp.dask imports Dask at once (and says how to install it when missing):
-# without Dask its doctests cannot be collected.
+# skbp.dask and skbp.onnx import their optional dependencies at once (and say
+# how to install them when missing): without those, their doctests cannot be
+# collected.
+collect_ignore = []
 try:
     import dask.array  # noqa: F401
     import distributed  # noqa: F401
 except ImportError:
-    collect_ignore = ["skbp/dask.py"]
+    collect_ignore.append("skbp/dask.py")
+try:
+    import onnxruntime  # noqa: F401
+    import skl2onnx  # noqa: F401
+except ImportError:
+    collect_ignore.append("skbp/onnx.py")

@@ -22,6 +22,8 @@ def test_readme_python_block_runs(block):
         pytest.importorskip("torch")  # the GPU section's block; CI installs torch
     if "import skbp.dask" in block:
         pytest.importorskip("distributed")  # a test dependency, optional for users
+    if "skbp.onnx" in block:
+        pytest.importorskip("onnxruntime")  # a test dependency, optional for users
     # Run in a fresh interpreter: the block must work as pasted.
     completed = subprocess.run(
         [sys.executable, "-c", block], capture_output=True, text=True, timeout=300
