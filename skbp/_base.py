@@ -9,6 +9,7 @@ float arrays.
 
 import math
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 from types import SimpleNamespace
 
@@ -34,6 +35,7 @@ from ._array_api import (
     to_host,
 )
 from ._callbacks import CallbackTasks
+from ._dropout import Dropout
 from ._guards import (
     check_not_diverged,
     finite_raw,
@@ -109,6 +111,7 @@ class _BaseBackprop(
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],
     }
 
     # ------------------------------------------------------------------ fit
@@ -227,6 +230,7 @@ class _BaseBackprop(
         public methods undoes the rest if training fails.
         """
         hidden_sizes = hidden_layer_sizes_tuple(self.hidden_layer_sizes)
+        self._dropout_rates(len(hidden_sizes))  # refused here, before any state
         if incremental and self.early_stopping:
             raise ValueError(
                 "partial_fit does not support early_stopping=True; fit with "
@@ -410,6 +414,7 @@ class _BaseBackprop(
         elif self.early_stopping:
             data, validation_score = self._split_validation(data, random_state)
         settings = self._stochastic_settings(optimizer, data.n_samples)
+        settings = replace(settings, dropout=self._dropout(random_state, incremental))
         self._progress = progress
         workspace = fit_stochastic(
             self._network,
@@ -427,6 +432,64 @@ class _BaseBackprop(
         # to them.
         self._workspace = workspace if incremental else None
         self._publish_progress(progress)
+
+    def _dropout_rates(self, n_hidden):
+        """The dropout rate of each hidden layer; ValueError if they cannot be.
+
+        Parameters
+        ----------
+        n_hidden : int
+            Number of hidden layers.
+
+        Returns
+        -------
+        rates : tuple of float
+        """
+        rates = self.dropout
+        if isinstance(rates, Real) and not isinstance(rates, bool):
+            rates = (float(rates),) * n_hidden
+        elif isinstance(rates, tuple | list) and len(rates) == n_hidden:
+            rates = tuple(rates)
+        else:
+            raise ValueError(
+                f"dropout must be a float, or one float per hidden layer ({n_hidden} "
+                f"for hidden_layer_sizes={self.hidden_layer_sizes!r}); got "
+                f"{self.dropout!r}."
+            )
+        if not all(
+            isinstance(r, Real) and not isinstance(r, bool) and 0 <= r < 1
+            for r in rates
+        ):
+            raise ValueError(
+                f"dropout rates must be in [0, 1) (the fraction of units dropped); "
+                f"got {self.dropout!r}."
+            )
+        if any(rates) and self.solver == "lbfgs":
+            raise ValueError(
+                "dropout needs a stochastic solver: L-BFGS minimises a deterministic "
+                "objective, which dropout's random masks are not. Use solver='adam' "
+                "or 'sgd' with dropout, or dropout=0 with 'lbfgs'."
+            )
+        return tuple(float(r) for r in rates)
+
+    def _dropout(self, random_state, incremental):
+        """The masks' source for this call, or None without dropout.
+
+        A ``fit`` draws a new stream's seed from ``random_state`` (after the
+        initial weights and the validation split); a ``partial_fit`` stream
+        keeps drawing from the one it started, so it goes on deterministically.
+        """
+        rates = self._dropout_rates(self._network.n_layers - 2)
+        if not any(rates):
+            return None
+        stream = self.__dict__.get("_dropout_random_state")
+        if not incremental or stream is None:
+            source = random_state
+            if not isinstance(source, np.random.RandomState):
+                source = check_random_state(self.random_state)
+            stream = np.random.RandomState(source.randint(np.iinfo(np.int32).max))
+            self._dropout_random_state = stream
+        return Dropout(rates, stream)
 
     def _new_optimizer(self):
         if self.solver == "sgd":

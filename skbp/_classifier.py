@@ -125,6 +125,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         max_fun=15000,
         loss="log_loss",
         class_weight=None,
+        dropout=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -151,6 +152,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         self.max_fun = max_fun
         self.loss = loss
         self.class_weight = class_weight
+        self.dropout = dropout
 
     _score_function = staticmethod(accuracy_score)
 

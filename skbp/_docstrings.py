@@ -98,6 +98,17 @@ SHARED_PARAMETERS_DOC = """
 
     max_fun : int, default=15000
         Maximum number of objective evaluations of 'lbfgs'.
+
+    dropout : float or tuple of float, default=0.0
+        The fraction of each hidden layer's units zeroed in each training
+        step of 'sgd' and 'adam' (inverted dropout: the units kept are scaled
+        by ``1 / (1 - p)``, so prediction, which never drops units, needs no
+        rescaling); one value for every hidden layer, or one per hidden
+        layer, each in [0, 1). The masks are drawn from a stream seeded by
+        ``random_state``, so a fit is reproducible and a ``partial_fit``
+        stream goes on deterministically. 'lbfgs', whose objective must be
+        deterministic, refuses dropout; ``dropout=0`` trains exactly as
+        without it.
 """
 
 SHARED_ATTRIBUTES_DOC = """

@@ -134,7 +134,10 @@ def check_gradients(
     both in float64, and the largest relative error over the checked
     coordinates is returned. The estimator is not modified. The check runs
     on the host: a model trained on torch tensors (or another array library)
-    is checked from NumPy copies of its weights and of the data.
+    is checked from NumPy copies of its weights and of the data. Dropout is
+    not applied: the objective checked is the deterministic one of the
+    network as it predicts (the thinned network's gradient, for a fixed mask,
+    is checked in skbp's own tests).
 
     Parameters
     ----------

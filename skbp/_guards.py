@@ -50,10 +50,13 @@ def _restorer(estimator):
     saved_theta = None if theta is None else copy_array(theta)
     progress = saved_attributes.get("_progress")
     restore_progress = None if progress is None else progress.checkpoint()
-    random_state = saved_attributes.get("random_state")
-    saved_random_state = None
-    if isinstance(random_state, np.random.RandomState):
-        saved_random_state = random_state.get_state()
+    # The RandomStates it holds (a random_state passed as one, the dropout
+    # stream) are rewound: the failed call drew from them.
+    random_states = [
+        (value, value.get_state())
+        for value in saved_attributes.values()
+        if isinstance(value, np.random.RandomState)
+    ]
 
     def restore():
         estimator.__dict__.clear()
@@ -62,8 +65,8 @@ def _restorer(estimator):
             theta[...] = saved_theta
         if restore_progress is not None:
             restore_progress()
-        if saved_random_state is not None:
-            random_state.set_state(saved_random_state)
+        for random_state, saved in random_states:
+            random_state.set_state(saved)
 
     return restore
 

@@ -175,6 +175,9 @@ class Workspace:
         self.grad = empty(network.n_params, dtype)
         self.step = empty(network.n_params, dtype)
         self._views = {}
+        # The last forward pass's dropout masks and pre-mask outputs.
+        self.masks = None
+        self.unmasked_outputs = None
         self._rows = {}
 
     def views(self, theta):
@@ -237,7 +240,7 @@ class Workspace:
         return cached
 
 
-def forward(network, theta, X, workspace):
+def forward(network, theta, X, workspace, masks=None):
     """Propagate ``X`` forward, keeping every layer's output.
 
     .. math::
@@ -258,12 +261,17 @@ def forward(network, theta, X, workspace):
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         Input batch, ``n_samples <= workspace.max_rows``.
     workspace : Workspace
-        Buffers to write into.
+        Buffers to write into; its ``masks`` and ``unmasked_outputs`` are
+        set for :func:`backward`.
+    masks : list of (ndarray or None), default=None
+        Dropout masks per hidden layer (:mod:`skbp._dropout`): the layer's
+        output is multiplied by its mask before the next layer reads it.
 
     Returns
     -------
     activations : list of ndarray
-        ``[X, a_1, ..., a_L]``; ``a_L`` is the prediction.
+        ``[X, a_1, ..., a_L]``, the hidden outputs after dropout; ``a_L`` is
+        the prediction.
     raw : ndarray of shape (n_samples, n_outputs)
         The pre-link output of the last layer.
     """
@@ -272,6 +280,9 @@ def forward(network, theta, X, workspace):
     layer_outputs, raw, _ = workspace.rows(X.shape[0])
     activations = [X]
     last = len(coefs) - 1
+    workspace.masks = masks
+    # The derivative reads a layer's output before its mask is applied.
+    workspace.unmasked_outputs = None if masks is None else [None] * last
     for layer in range(last + 1):
         z = raw if layer == last else layer_outputs[layer]
         matmul = ops.matmul if layer == 0 else ops.dense_matmul  # X may be sparse
@@ -281,7 +292,11 @@ def forward(network, theta, X, workspace):
             raw = z
             activations.append(network.output.link(z, layer_outputs[layer], ops))
         else:
-            activations.append(network.hidden.forward(z, ops))
+            output = network.hidden.forward(z, ops)
+            if masks is not None and masks[layer] is not None:
+                workspace.unmasked_outputs[layer] = output
+                output = output * masks[layer]
+            activations.append(output)
     return activations, raw
 
 
@@ -344,14 +359,30 @@ def backward(network, theta, activations, deltas, workspace):
         ops.dense_matmul(ones, delta, out=intercept_grads[layer])
         if layer > 0:
             previous = ops.dense_matmul(delta, coefs[layer].T, out=deltas[layer - 1])
+            output = _through_dropout(workspace, layer - 1, previous)
+            if output is None:
+                output = activations[layer]
             # In place: every namespace's primitives write into ``out``.
             if needs_input:
                 network.hidden.multiply_derivative(
-                    activations[layer], previous, ops, z=preactivations[layer - 1]
+                    output, previous, ops, z=preactivations[layer - 1]
                 )
             else:
-                network.hidden.multiply_derivative(activations[layer], previous, ops)
+                network.hidden.multiply_derivative(output, previous, ops)
     return workspace.grad
+
+
+def _through_dropout(workspace, hidden_layer, delta):
+    """Apply a hidden layer's dropout mask to the delta arriving at it.
+
+    Returns the layer's output before the mask (for its derivative), or None
+    where the layer had no mask.
+    """
+    masks = workspace.masks
+    if masks is None or masks[hidden_layer] is None:
+        return None
+    delta *= masks[hidden_layer]
+    return workspace.unmasked_outputs[hidden_layer]
 
 
 def loss_and_grad(
@@ -364,6 +395,7 @@ def loss_and_grad(
     alpha,
     workspace=None,
     weight_total=None,
+    dropout=None,
 ):
     """Return the regularised loss and its gradient with respect to ``theta``.
 
@@ -403,6 +435,9 @@ def loss_and_grad(
         terms of :math:`J`, which sum over the blocks to :math:`J` and its
         gradient (pass ``alpha=0`` and add the penalty once).  ``None``: the
         rows given are all the rows.
+    dropout : Dropout, default=None
+        Draws this batch's dropout masks (:mod:`skbp._dropout`); the loss and
+        gradient are then those of the thinned network.
 
     Returns
     -------
@@ -418,7 +453,10 @@ def loss_and_grad(
         ops = primitives_for(theta)
         workspace = Workspace(network, X.shape[0], theta.dtype, ops)
     ops = workspace.ops
-    activations, raw = forward(network, theta, X, workspace)
+    masks = None
+    if dropout is not None:
+        masks = dropout.masks(X.shape[0], network.layer_units[1:-1], theta.dtype, ops)
+    activations, raw = forward(network, theta, X, workspace, masks)
     _, _, deltas = workspace.rows(X.shape[0])
     output_delta = network.output.gradient(y, raw, activations[-1], deltas[-1], ops)
     block_weight = X.shape[0] if sample_weight is None else ops.sum(sample_weight)

@@ -92,6 +92,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -117,6 +118,7 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
 
     _score_function = staticmethod(r2_score)
 

@@ -199,6 +199,8 @@ class StochasticSettings:
         L2 penalty.
     verbose : bool or int
         Whether to print one line per epoch.
+    dropout : Dropout or None
+        The source of the dropout masks (:mod:`skbp._dropout`), if any.
     """
 
     optimizer: object
@@ -210,6 +212,7 @@ class StochasticSettings:
     n_iter_no_change: float
     alpha: float
     verbose: int = 0
+    dropout: object = None
 
 
 @dataclass(frozen=True)
@@ -357,6 +360,7 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
             network=network,
             alpha=settings.alpha,
             workspace=workspace,
+            dropout=settings.dropout,
         )
         if per_step_checks and not math.isfinite(loss):
             return loss

@@ -393,6 +393,7 @@ class _ClusterFitMixin:
     def _check_cluster_settings(self, fit_params):
         if self.solver != "lbfgs":
             raise ValueError(_STOCHASTIC_MESSAGE % self.solver)
+        self._dropout_rates(len(hidden_layer_sizes_tuple(self.hidden_layer_sizes)))
         if fit_params:
             raise ValueError(
                 f"{sorted(fit_params)} are not supported with Dask input; they "

@@ -32,6 +32,7 @@ from skbp._activations import ACTIVATIONS
 from skbp._losses import OUTPUT_LAYER_NAMES, get_output_layer
 from skbp._network import Network, Workspace, loss_and_grad
 from skbp._optimizers import SGD
+from skbp._primitives import NUMPY
 
 from _targets import valid_targets
 
@@ -574,3 +575,56 @@ def test_block_shares_sum_to_the_objective(weighted):
     )
     assert loss == pytest.approx(expected_loss, rel=1e-13)
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("activation", ["relu", "logistic", "gelu"])
+def test_gradient_with_fixed_dropout_masks_matches_finite_differences(activation):
+    # A fixed mask makes the thinned network's objective deterministic: its
+    # gradient by backpropagation must equal its central differences.
+    from skbp._dropout import Dropout
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(9, 4))
+    y = np.eye(3)[rng.integers(0, 3, 9)]
+    network = Network(
+        (4, 6, 5, 3), ACTIVATIONS[activation], get_output_layer("log_loss", "softmax")
+    )
+    theta = network.init_parameters(np.random.RandomState(0), np.float64)
+    dropout = Dropout((0.3, 0.5), np.random.RandomState(1))
+    masks = dropout.masks(9, (6, 5), np.float64, NUMPY)
+
+    class FixedMasks:
+        def masks(self, *args):
+            return masks
+
+    def objective(t):
+        return loss_and_grad(t, X, y, network=network, alpha=0.2, dropout=FixedMasks())
+
+    grad = objective(theta)[1].copy()
+    numeric = np.empty_like(theta)
+    for i in range(theta.size):
+        step = np.zeros_like(theta)
+        step[i] = STEP
+        numeric[i] = (objective(theta + step)[0] - objective(theta - step)[0]) / (
+            2 * STEP
+        )
+    assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+    # And dropout changes the gradient: the masks are really applied.
+    assert not np.allclose(
+        grad, loss_and_grad(theta, X, y, network=network, alpha=0.2)[1]
+    )
+
+
+def test_dropout_masks_are_scaled_and_reproducible():
+    from skbp._dropout import Dropout
+
+    first = Dropout((0.25, 0.0), np.random.RandomState(3)).masks(
+        400, (50, 7), np.float64, NUMPY
+    )
+    again = Dropout((0.25, 0.0), np.random.RandomState(3)).masks(
+        400, (50, 7), np.float64, NUMPY
+    )
+    assert_array_equal(first[0], again[0])
+    assert first[1] is None
+    assert set(np.unique(first[0])) == {0.0, 1.0 / 0.75}
+    assert abs((first[0] == 0).mean() - 0.25) < 0.02
