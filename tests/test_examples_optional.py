@@ -66,3 +66,9 @@ def test_skbp_dask_without_dask_says_how_to_install_it():
     )
     assert completed.returncode == 0, completed.stderr
     assert 'pip install "skbp[dask]"' in completed.stdout
+
+
+def test_onnx_example_exits_cleanly_without_skl2onnx():
+    completed = _run_without("onnx_export.py", "skl2onnx", "onnxruntime")
+    assert completed.returncode == 0, completed.stderr
+    assert 'pip install "skbp[onnx]"' in completed.stdout
