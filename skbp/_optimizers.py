@@ -97,6 +97,22 @@ class SGD:
         # momentum * velocity - learning_rate * grad, written over scaled_grad
         return ops.subtract(self.momentum * velocity, scaled_grad, out=scaled_grad)
 
+    def apply(self, theta, grad, state, learning_rate, out=None, ops=NUMPY):
+        """Take one step: ``theta += update(...)``, state updated too.
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+            Updated in place.
+        """
+        return _apply_step(self, theta, grad, state, learning_rate, out, ops)
+
+
+def _apply_step(optimizer, theta, grad, state, learning_rate, out, ops):
+    """``theta += optimizer.update(...)``: the plain form of ``apply``."""
+    theta += optimizer.update(grad, state, learning_rate, out, ops)
+    return theta
+
 
 @dataclass
 class AdamState:
@@ -165,7 +181,6 @@ class Adam:
         step : ndarray of shape (n_params,)
         """
         state.n_steps += 1
-        t = state.n_steps
         m, v = state.first_moment, state.second_moment
         # The same products and sums as beta_1 * m + (1 - beta_1) * grad (and
         # likewise for v), rounded alike, with ``out`` as the only scratch.
@@ -176,7 +191,7 @@ class Adam:
         scratch *= 1 - self.beta_2
         v *= self.beta_2
         v += scratch
-        corrected = learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        corrected = self._corrected_rate(learning_rate, state.n_steps)
         if not ops.is_numpy:
             corrected = float(corrected)  # strict namespaces refuse NumPy scalars
         step = ops.sqrt(v, out=scratch)
@@ -184,3 +199,50 @@ class Adam:
         step = ops.divide(m, step, out=step)
         step *= -corrected
         return step
+
+    def _corrected_rate(self, learning_rate, n_steps):
+        """The bias-corrected step size of step ``n_steps`` (a NumPy float64)."""
+        return (
+            learning_rate
+            * np.sqrt(1 - self.beta_2**n_steps)
+            / (1 - self.beta_1**n_steps)
+        )
+
+    def apply(self, theta, grad, state, learning_rate, out=None, ops=NUMPY):
+        """Take one step: ``theta += update(...)``, state updated too.
+
+        Where the primitives have a compiled ``fused_adam_step``, the moments
+        and ``theta`` are updated in one pass, bit for bit as :meth:`update`
+        and the addition would (``tests/test_kernels.py``).
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+            Updated in place.
+        """
+        kernel = ops.fused_adam_step
+        if kernel is None or not _fusable(theta, grad):
+            return _apply_step(self, theta, grad, state, learning_rate, out, ops)
+        state.n_steps += 1
+        corrected = self._corrected_rate(learning_rate, state.n_steps)
+        kernel(
+            theta,
+            grad,
+            state.first_moment,
+            state.second_moment,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            corrected,
+        )
+        return theta
+
+
+def _fusable(theta, grad):
+    """Whether the compiled kernel takes these vectors (one float dtype, contiguous)."""
+    return (
+        theta.dtype == grad.dtype
+        and theta.dtype.kind == "f"
+        and theta.flags.c_contiguous
+        and grad.flags.c_contiguous
+    )

@@ -28,6 +28,11 @@ import scipy.sparse as sp
 from scipy.special import erfc, expit, xlogy
 from sklearn.externals import array_api_compat
 
+try:  # built by `pip install .` (setup.py); the NumPy expressions otherwise
+    from ._kernels import adam_step as _fused_adam_step
+except ImportError:  # pragma: no cover - a source tree without the build
+    _fused_adam_step = None
+
 
 def matmul_into(a, b, out=None):
     """Write ``a @ b`` into ``out`` and return it; ``a`` may be sparse.
@@ -126,6 +131,8 @@ class NumPyPrimitives:
     rowwise_dot = staticmethod(_rowwise_dot_numpy)
     xlogy = staticmethod(xlogy)
     take_rows = staticmethod(_take_rows_numpy)
+    # Compiled kernels (skbp/_kernels.pyx), bit for bit the ufunc passes.
+    fused_adam_step = staticmethod(_fused_adam_step) if _fused_adam_step else None
 
     @staticmethod
     def empty(shape, dtype):
@@ -202,6 +209,7 @@ class ArrayAPIPrimitives:
 
     is_numpy = False
     syncs_each_step = False
+    fused_adam_step = None
 
     def __init__(self, xp, device):
         self.xp = xp

@@ -367,8 +367,13 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
         accumulated += loss * (batch_slice.stop - batch_slice.start)
         # The optimizer's state and the weights change together or not at all.
         interrupt.begin_atomic()
-        theta += settings.optimizer.update(
-            grad, progress.optimizer_state, progress.learning_rate, workspace.step, ops
+        settings.optimizer.apply(
+            theta,
+            grad,
+            progress.optimizer_state,
+            progress.learning_rate,
+            workspace.step,
+            ops,
         )
         interrupt.end_atomic()
         interrupt.check()

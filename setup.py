@@ -1,0 +1,23 @@
+"""Build the compiled kernels; everything else is in pyproject.toml."""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+# No fast-math, and no contraction of a * b + c into one fused multiply-add:
+# the kernels must round exactly as the NumPy expressions they replace.
+# -fno-math-errno: sqrt may then be vectorised (errno is never read; NumPy
+# does not set it either), which changes no result.
+COMPILE_ARGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno"]
+
+setup(
+    ext_modules=cythonize(
+        [
+            Extension(
+                "skbp._kernels",
+                ["skbp/_kernels.pyx"],
+                extra_compile_args=COMPILE_ARGS,
+            )
+        ],
+        compiler_directives={"language_level": 3},
+    )
+)

@@ -1,0 +1,77 @@
+"""The compiled kernels against the NumPy expressions they replace, bit for bit.
+
+``skbp/_kernels.pyx`` is built by ``pip install .``; importing it here (not
+through the primitives' fallback) makes a missing build fail loudly.
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+from skbp import BackpropClassifier
+from skbp._kernels import adam_step
+from skbp._optimizers import Adam
+from skbp._primitives import NUMPY
+
+
+def _plain_apply(optimizer, theta, grad, state, learning_rate):
+    """The NumPy reference: ``theta += update(...)`` (no kernel)."""
+    theta += optimizer.update(grad, state, learning_rate, np.empty_like(theta))
+    return theta
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("beta_1", "beta_2", "epsilon"), [(0.9, 0.999, 1e-8), (0.5, 0.9, 1e-3)]
+)
+def test_fused_adam_is_bitwise_the_numpy_update(dtype, beta_1, beta_2, epsilon):
+    rng = np.random.default_rng(0)
+    optimizer = Adam(beta_1, beta_2, epsilon)
+    theta = rng.normal(size=1001).astype(dtype)
+    reference, fused = theta.copy(), theta.copy()
+    state_reference, state_fused = optimizer.init(reference), optimizer.init(fused)
+    for step in range(25):
+        # gradients of every scale, zeros included
+        grad = (rng.normal(size=theta.size) * 10.0 ** rng.integers(-8, 4)).astype(dtype)
+        grad[::97] = 0
+        _plain_apply(optimizer, reference, grad, state_reference, 0.01)
+        optimizer.apply(fused, grad, state_fused, 0.01)
+        assert_array_equal(fused, reference, err_msg=f"step {step}")
+        assert_array_equal(state_fused.first_moment, state_reference.first_moment)
+        assert_array_equal(state_fused.second_moment, state_reference.second_moment)
+    assert state_fused.n_steps == state_reference.n_steps == 25
+
+
+def test_the_kernel_is_what_the_numpy_primitives_use():
+    assert NUMPY.fused_adam_step is adam_step
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_fit_with_the_kernel_is_bitwise_the_fit_without(dtype, monkeypatch):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 8)).astype(dtype)
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    settings = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    fused = BackpropClassifier(**settings).fit(X, y)
+    monkeypatch.setattr(type(NUMPY), "fused_adam_step", None)
+    plain = BackpropClassifier(**settings).fit(X, y)
+    assert_array_equal(fused._theta, plain._theta)
+
+
+def test_mixed_dtypes_take_the_numpy_path():
+    theta32 = np.zeros(5, np.float32)
+    with pytest.raises(ValueError):
+        adam_step(
+            theta32,
+            np.zeros(5),
+            np.zeros(5, np.float32),
+            np.zeros(5, np.float32),
+            0.9,
+            0.999,
+            1e-8,
+            0.001,
+        )
+    optimizer = Adam()
+    state = optimizer.init(theta32)
+    optimizer.apply(theta32, np.ones(5, np.float64), state, 0.1)  # falls back
+    assert theta32.dtype == np.float32 and np.all(theta32 < 0)
