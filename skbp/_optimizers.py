@@ -221,7 +221,8 @@ class Adam:
             Updated in place.
         """
         kernel = ops.fused_adam_step
-        if kernel is None or not _fusable(theta, grad):
+        constants = (self.beta_1, self.beta_2, self.epsilon)
+        if kernel is None or not _fusable(theta, grad, constants):
             return _apply_step(self, theta, grad, state, learning_rate, out, ops)
         state.n_steps += 1
         corrected = self._corrected_rate(learning_rate, state.n_steps)
@@ -238,11 +239,20 @@ class Adam:
         return theta
 
 
-def _fusable(theta, grad):
-    """Whether the compiled kernel takes these vectors (one float dtype, contiguous)."""
+def _fusable(theta, grad, constants):
+    """Whether the compiled kernel computes what the NumPy update would.
+
+    One float dtype, contiguous vectors; and in float32, constants that are
+    Python numbers: NumPy rounds those to float32 first, as the kernel does,
+    but multiplies by a NumPy float64 (a ``beta_1=np.float64(0.9)``) in
+    float64, which the kernel does not.
+    """
     return (
         theta.dtype == grad.dtype
         and theta.dtype.kind == "f"
         and theta.flags.c_contiguous
         and grad.flags.c_contiguous
+        and (
+            theta.dtype == np.float64 or all(type(c) in (float, int) for c in constants)
+        )
     )

@@ -35,7 +35,7 @@ def test_fused_adam_is_bitwise_the_numpy_update(dtype, beta_1, beta_2, epsilon):
         grad = (rng.normal(size=theta.size) * 10.0 ** rng.integers(-8, 4)).astype(dtype)
         grad[::97] = 0
         _plain_apply(optimizer, reference, grad, state_reference, 0.01)
-        optimizer.apply(fused, grad, state_fused, 0.01)
+        optimizer.apply(fused, grad, state_fused, 0.01, np.empty_like(fused))
         assert_array_equal(fused, reference, err_msg=f"step {step}")
         assert_array_equal(state_fused.first_moment, state_reference.first_moment)
         assert_array_equal(state_fused.second_moment, state_reference.second_moment)
@@ -75,3 +75,27 @@ def test_mixed_dtypes_take_the_numpy_path():
     state = optimizer.init(theta32)
     optimizer.apply(theta32, np.ones(5, np.float64), state, 0.1)  # falls back
     assert theta32.dtype == np.float32 and np.all(theta32 < 0)
+
+
+def test_numpy_float64_constants_in_float32_take_the_numpy_path():
+    # NumPy multiplies a float32 array by a NumPy float64 in float64: the
+    # kernel, which rounds its constants to float32 first, must not be used.
+    rng = np.random.default_rng(2)
+    optimizer = Adam(np.float64(0.9), np.float64(0.999), np.float64(1e-8))
+    assert not _fusable_for(optimizer, np.float32)
+    reference = rng.normal(size=300).astype(np.float32)
+    fused = reference.copy()
+    state_reference, state_fused = optimizer.init(reference), optimizer.init(fused)
+    for _ in range(10):
+        grad = rng.normal(size=300).astype(np.float32)
+        _plain_apply(optimizer, reference, grad, state_reference, 0.01)
+        optimizer.apply(fused, grad, state_fused, 0.01, np.empty_like(fused))
+    assert_array_equal(fused, reference)
+
+
+def _fusable_for(optimizer, dtype):
+    from skbp._optimizers import _fusable
+
+    vector = np.zeros(3, dtype)
+    constants = (optimizer.beta_1, optimizer.beta_2, optimizer.epsilon)
+    return _fusable(vector, vector, constants)
