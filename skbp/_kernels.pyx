@@ -69,3 +69,45 @@ def adam_step(
             ratio = m / root
             ratio = <floating>(<double>ratio * -corrected)
             theta[i] = theta[i] + ratio
+
+
+def sgd_step(
+    floating[::1] theta,
+    const floating[::1] grad,
+    floating[::1] velocity,
+    double learning_rate,
+    double momentum,
+    bint nesterov,
+):
+    """One SGD (momentum, Nesterov) update of ``theta`` and its velocity, in place.
+
+    The same operations as :meth:`skbp._optimizers.SGD.update` followed by
+    ``theta += step``, the Python-float constants rounded to the arrays'
+    precision first.
+
+    Parameters
+    ----------
+    theta, grad, velocity : ndarray of shape (n_params,)
+        C-contiguous, all of one floating dtype; ``theta`` and ``velocity``
+        are updated in place.
+    learning_rate, momentum : float
+        The step size and the momentum.
+    nesterov : bool
+        Whether to take Nesterov's step.
+    """
+    cdef Py_ssize_t i, n = theta.shape[0]
+    cdef floating rate = <floating>learning_rate
+    cdef floating mu = <floating>momentum
+    cdef floating scaled, v, step
+    with nogil:
+        for i in range(n):
+            scaled = grad[i] * rate
+            v = velocity[i] * mu
+            v = v - scaled
+            velocity[i] = v
+            if nesterov:
+                step = mu * v
+                step = step - scaled
+            else:
+                step = v
+            theta[i] = theta[i] + step

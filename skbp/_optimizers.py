@@ -100,12 +100,20 @@ class SGD:
     def apply(self, theta, grad, state, learning_rate, out=None, ops=NUMPY):
         """Take one step: ``theta += update(...)``, state updated too.
 
+        Where the primitives have a compiled ``fused_sgd_step``, the velocity
+        and ``theta`` are updated in one pass, bit for bit as :meth:`update`
+        and the addition would (``tests/test_kernels.py``).
+
         Returns
         -------
         theta : ndarray of shape (n_params,)
             Updated in place.
         """
-        return _apply_step(self, theta, grad, state, learning_rate, out, ops)
+        kernel = ops.fused_sgd_step
+        if kernel is None or not _fusable(theta, grad, (learning_rate, self.momentum)):
+            return _apply_step(self, theta, grad, state, learning_rate, out, ops)
+        kernel(theta, grad, state.velocity, learning_rate, self.momentum, self.nesterov)
+        return theta
 
 
 def _apply_step(optimizer, theta, grad, state, learning_rate, out, ops):

@@ -30,8 +30,9 @@ from sklearn.externals import array_api_compat
 
 try:  # built by `pip install .` (setup.py); the NumPy expressions otherwise
     from ._kernels import adam_step as _fused_adam_step
+    from ._kernels import sgd_step as _fused_sgd_step
 except ImportError:  # pragma: no cover - a source tree without the build
-    _fused_adam_step = None
+    _fused_adam_step = _fused_sgd_step = None
 
 
 def matmul_into(a, b, out=None):
@@ -133,6 +134,7 @@ class NumPyPrimitives:
     take_rows = staticmethod(_take_rows_numpy)
     # Compiled kernels (skbp/_kernels.pyx), bit for bit the ufunc passes.
     fused_adam_step = staticmethod(_fused_adam_step) if _fused_adam_step else None
+    fused_sgd_step = staticmethod(_fused_sgd_step) if _fused_sgd_step else None
 
     @staticmethod
     def empty(shape, dtype):
@@ -210,6 +212,7 @@ class ArrayAPIPrimitives:
     is_numpy = False
     syncs_each_step = False
     fused_adam_step = None
+    fused_sgd_step = None
 
     def __init__(self, xp, device):
         self.xp = xp

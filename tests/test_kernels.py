@@ -99,3 +99,34 @@ def _fusable_for(optimizer, dtype):
     vector = np.zeros(3, dtype)
     constants = (optimizer.beta_1, optimizer.beta_2, optimizer.epsilon)
     return _fusable(vector, vector, constants)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nesterov", [True, False])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_fused_sgd_is_bitwise_the_numpy_update(dtype, nesterov, momentum):
+    from skbp._optimizers import SGD
+
+    rng = np.random.default_rng(3)
+    optimizer = SGD(momentum, nesterov)
+    reference = rng.normal(size=777).astype(dtype)
+    fused = reference.copy()
+    state_reference, state_fused = optimizer.init(reference), optimizer.init(fused)
+    for step in range(20):
+        grad = (rng.normal(size=777) * 10.0 ** rng.integers(-6, 3)).astype(dtype)
+        rate = 0.05 / (step + 1) ** 0.5  # as 'invscaling' changes it
+        _plain_apply(optimizer, reference, grad, state_reference, rate)
+        optimizer.apply(fused, grad, state_fused, rate, np.empty_like(fused))
+        assert_array_equal(fused, reference, err_msg=f"step {step}")
+        assert_array_equal(state_fused.velocity, state_reference.velocity)
+
+
+def test_an_sgd_fit_with_the_kernel_is_bitwise_the_fit_without(monkeypatch):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 6))
+    y = (X[:, 0] > 0).astype(int)
+    settings = dict(hidden_layer_sizes=(8,), solver="sgd", batch_size=1, max_iter=2)
+    fused = BackpropClassifier(**settings, random_state=0).fit(X, y)
+    monkeypatch.setattr(type(NUMPY), "fused_sgd_step", None)
+    plain = BackpropClassifier(**settings, random_state=0).fit(X, y)
+    assert_array_equal(fused._theta, plain._theta)
