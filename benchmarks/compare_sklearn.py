@@ -5,8 +5,10 @@ sklearn, sklearn, skbp, ...), and reports the median time of each, the
 ratio skbp / scikit-learn, the accuracy and final loss of both (the speed
 must not come from doing less), and skbp's fraction of the "matmul floor":
 the time that the same forward and backward matrix products alone take when
-written into preallocated buffers.  Peak memory of a fit is measured with
-tracemalloc, each library in a process of its own.
+written into preallocated buffers, measured in every repeat between the two
+libraries' runs. The machine's load average is printed before and after.
+Peak memory of a fit is measured with tracemalloc, each library in a process
+of its own.
 
 Run from the repository root::
 
@@ -61,8 +63,12 @@ def make_data(n_samples, dtype=np.float64):
 # ------------------------------------------------------------ the floor
 
 
-def matmul_floor(layer_units, batch_rows, dtype, *, backward=True, repeats=5):
+def matmul_floor(layer_units, batch_rows, dtype, *, backward=True, repeats=1):
     """Median time of the matrix products of one pass over ``batch_rows``.
+
+    Called once per repeat of a case, between its timed runs (see
+    :func:`run_interleaved`), so that the floor and the runs it is compared
+    with see the same machine load.
 
     The forward products ``a @ W`` and, when ``backward``, the products of
     backpropagation (``a.T @ delta`` per layer, ``delta @ W.T`` per hidden
@@ -124,6 +130,7 @@ class Case:
     run: dict
     floor: object = None
     times: dict = field(default_factory=lambda: {"skbp": [], "sklearn": []})
+    floor_times: list = field(default_factory=list)
     quality: dict = field(default_factory=dict)
 
 
@@ -248,14 +255,21 @@ def build_cases(quick):
 
 
 def run_interleaved(case, repeats):
-    """Alternate the libraries' order each repeat; keep every time."""
+    """Alternate the libraries' order each repeat; keep every time.
+
+    The matmul floor is measured in each repeat too, between the two
+    libraries' runs, rather than once afterwards: measured apart, it swung
+    from 23% to 102% of skbp's time between runs of the benchmark.
+    """
     for repeat in range(repeats):
         order = ("skbp", "sklearn") if repeat % 2 == 0 else ("sklearn", "skbp")
-        for lib in order:
+        for position, lib in enumerate(order):
             start = time.perf_counter()
             quality = case.run[lib]()
             case.times[lib].append(time.perf_counter() - start)
             case.quality[lib] = quality()
+            if position == 0 and case.floor is not None:
+                case.floor_times.append(case.floor())
 
 
 def peak_memory_mib(lib, quick):
@@ -311,7 +325,7 @@ def report(cases, memory):
     for case in cases:
         ours = statistics.median(case.times["skbp"])
         theirs = statistics.median(case.times["sklearn"])
-        floor = case.floor() if case.floor is not None else None
+        floor = statistics.median(case.floor_times) if case.floor_times else None
         fraction = "-" if floor is None else f"{floor / ours:.0%}"
         print(
             f"| {case.name} | {ours:.4f} | {theirs:.4f} | {ours / theirs:.2f} "
@@ -339,7 +353,10 @@ def main():
         return
     repeats = args.repeats or (2 if args.quick else 5)
     print(machine_description())
-    print(f"{repeats} interleaved repeats per case; medians.\n")
+    print(
+        f"{repeats} interleaved repeats per case, the matmul floor measured in each; "
+        f"medians. Load average before: {_load()}\n"
+    )
     cases = build_cases(args.quick)
     if args.only:
         cases = [c for c in cases if args.only in c.name]
@@ -349,6 +366,12 @@ def main():
     if not args.only or "memory" in args.only:
         memory = {lib: peak_memory_mib(lib, args.quick) for lib in ("skbp", "sklearn")}
     report(cases, memory)
+    print(f"\nLoad average after: {_load()}")
+
+
+def _load():
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} (1 min), {five:.2f} (5 min), {fifteen:.2f} (15 min)"
 
 
 if __name__ == "__main__":
