@@ -65,13 +65,6 @@ def to_host(array):
     return move_to(array, xp=np, device="cpu")
 
 
-def host_dtype(ops, dtype):
-    """The NumPy dtype of a namespace's floating ``dtype``."""
-    if ops.is_numpy:
-        return dtype
-    return np.dtype(ops.dtype_name(dtype))
-
-
 def _device_float_dtypes(ops):
     """float64 and float32 of the namespace, those the device supports."""
     from sklearn.utils._array_api import supported_float_dtypes

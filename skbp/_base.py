@@ -30,7 +30,6 @@ from ._activations import ACTIVATIONS
 from ._array_api import (
     FIRST_FIT_DTYPES,
     ArrayAPIMixin,
-    host_dtype,
     input_primitives,
     to_host,
 )
@@ -272,7 +271,7 @@ class _BaseBackprop(
         X, y_encoded, sample_weight = self._validate_training_data(
             X, y, sample_weight, first_pass=first_pass, incremental=incremental
         )
-        dtype = host_dtype(primitives_for(X), X.dtype)
+        dtype = primitives_for(X).host_dtype(X.dtype)
         sample_weight = self._weighted_by_class(
             y_encoded, sample_weight, dtype, incremental=incremental
         )
@@ -283,7 +282,7 @@ class _BaseBackprop(
         network = self._build_network(data.X.shape[1], hidden_sizes, data.y.shape[1])
         if network == getattr(self, "_network", None):
             return self._network  # keeps its cached layout
-        dtype = host_dtype(primitives_for(data.X), data.X.dtype)
+        dtype = primitives_for(data.X).host_dtype(data.X.dtype)
         check_parameter_memory(network, self.hidden_layer_sizes, dtype)
         return network
 
@@ -294,7 +293,7 @@ class _BaseBackprop(
         """
         ops = primitives_for(X)
         if first_pass:
-            theta = network.init_parameters(random_state, host_dtype(ops, X.dtype))
+            theta = network.init_parameters(random_state, ops.host_dtype(X.dtype))
             self._theta = ops.from_host(theta)
             self._progress = None
         else:
@@ -571,7 +570,7 @@ class _BaseBackprop(
             X, y, sample_weight, dtype=dtype, reset=first_pass or set_by_hand
         )
         y_encoded = self._encode_targets(
-            y, first_pass, incremental, host_dtype(ops, X.dtype)
+            y, first_pass, incremental, ops.host_dtype(X.dtype)
         )
         if sp.issparse(X):
             X = X.tocsr()

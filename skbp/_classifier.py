@@ -577,7 +577,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         elif near_one.any():
             proba = self._proba_from_raw(raw)
             log_proba[near_one] = np.log(proba[near_one])
-        floor = float(np.log(np.finfo(ops.dtype_name(log_proba.dtype)).tiny))
+        floor = float(np.log(np.finfo(ops.host_dtype(log_proba.dtype)).tiny))
         return ops.clip(log_proba, floor, np.inf, out=log_proba)
 
     def _log_space_proba(self, raw, ops):

@@ -101,15 +101,13 @@ def finite_raw(raw, ops=NUMPY):
     Overflowing products give +-inf; as the largest float they still rank and
     saturate the output units, where inf would turn the softmax into NaN.
     """
-    dtype = raw.dtype if ops.is_numpy else ops.dtype_name(raw.dtype)
-    largest = float(np.finfo(dtype).max)
+    largest = float(np.finfo(ops.host_dtype(raw.dtype)).max)
     return ops.clip(raw, -largest, largest, out=raw)
 
 
 def inside_unit_interval(proba, ops=NUMPY):
     """Clip probabilities in place to the floats strictly between 0 and 1."""
-    dtype = proba.dtype if ops.is_numpy else np.dtype(ops.dtype_name(proba.dtype))
-    lowest, highest = _UNIT_INTERVAL_INSIDE[dtype]
+    lowest, highest = _UNIT_INTERVAL_INSIDE[ops.host_dtype(proba.dtype)]
     return ops.clip(proba, float(lowest), float(highest), out=proba)
 
 
@@ -139,9 +137,7 @@ def raw_output_may_overflow(network, theta, X):
             bound = 1.0
         bound = (fan_in * bound + 1.0) * largest_parameter
     # Margin: the bound must stay well inside the range to rule overflow out.
-    ops = primitives_for(theta)
-    dtype = theta.dtype if ops.is_numpy else ops.dtype_name(theta.dtype)
-    largest = float(np.finfo(dtype).max)
+    largest = float(np.finfo(primitives_for(theta).host_dtype(theta.dtype)).max)
     return not bound < 1e-3 * largest
 
 

@@ -4,7 +4,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 
-from ._array_api import host_dtype
 from ._network import predict_raw_from_views
 from ._primitives import primitives_for
 from ._training import TrainingData
@@ -98,7 +97,7 @@ class HeldOutValidationMixin:
             y_val,
             first_pass=False,
             incremental=True,
-            dtype=host_dtype(primitives_for(X_val), X_val.dtype),
+            dtype=primitives_for(X_val).host_dtype(X_val.dtype),
         )
         if y_val_encoded.shape[1] != n_outputs:
             raise ValueError(

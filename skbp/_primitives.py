@@ -186,6 +186,9 @@ class NumPyPrimitives:
         """The name ('float32', 'float64') of a namespace dtype."""
         return np.dtype(dtype).name
 
+    # NumPy's dtypes are their own host dtypes.
+    host_dtype = staticmethod(np.dtype)
+
 
 NUMPY = NumPyPrimitives()
 
@@ -366,6 +369,10 @@ class ArrayAPIPrimitives:
     def dtype_name(self, dtype):
         """The name ('float32', 'float64') of a namespace dtype."""
         return "float32" if dtype == self.xp.float32 else "float64"
+
+    def host_dtype(self, dtype):
+        """The NumPy dtype of a namespace's floating ``dtype``."""
+        return np.dtype(self.dtype_name(dtype))
 
 
 def _to_numpy(array, xp):
