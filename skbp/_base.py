@@ -9,7 +9,6 @@ float arrays.
 
 import math
 import warnings
-from dataclasses import replace
 from numbers import Integral, Real
 from types import SimpleNamespace
 
@@ -229,7 +228,8 @@ class _BaseBackprop(
         public methods undoes the rest if training fails.
         """
         hidden_sizes = hidden_layer_sizes_tuple(self.hidden_layer_sizes)
-        self._dropout_rates(len(hidden_sizes))  # refused here, before any state
+        # refused here, before any state changes
+        dropout_rates = self._dropout_rates(len(hidden_sizes))
         if incremental and self.early_stopping:
             raise ValueError(
                 "partial_fit does not support early_stopping=True; fit with "
@@ -257,7 +257,12 @@ class _BaseBackprop(
                 self._run_lbfgs(data, tasks)
             else:
                 self._run_stochastic(
-                    data, random_state, incremental, validation_set, tasks=tasks
+                    data,
+                    random_state,
+                    incremental,
+                    validation_set,
+                    tasks=tasks,
+                    dropout_rates=dropout_rates,
                 )
             check_not_diverged(
                 self._network, self._theta, data.X, self._loss_that_must_be_finite()
@@ -386,7 +391,14 @@ class _BaseBackprop(
         self.early_stopped_ = False
 
     def _run_stochastic(
-        self, data, random_state, incremental, validation_set=None, *, tasks=None
+        self,
+        data,
+        random_state,
+        incremental,
+        validation_set=None,
+        *,
+        tasks=None,
+        dropout_rates=(),
     ):
         # fit validates with early_stopping=True; a partial_fit stream when
         # it is given a validation set.
@@ -412,8 +424,8 @@ class _BaseBackprop(
             validation_score = self._validation_scorer(*validation_set)
         elif self.early_stopping:
             data, validation_score = self._split_validation(data, random_state)
-        settings = self._stochastic_settings(optimizer, data.n_samples)
-        settings = replace(settings, dropout=self._dropout(random_state, incremental))
+        dropout = self._dropout(dropout_rates, random_state, incremental)
+        settings = self._stochastic_settings(optimizer, data.n_samples, dropout)
         self._progress = progress
         workspace = fit_stochastic(
             self._network,
@@ -471,14 +483,13 @@ class _BaseBackprop(
             )
         return tuple(float(r) for r in rates)
 
-    def _dropout(self, random_state, incremental):
-        """The masks' source for this call, or None without dropout.
+    def _dropout(self, rates, random_state, incremental):
+        """The masks' source for this call (``rates`` per hidden layer), or None.
 
         A ``fit`` draws a new stream's seed from ``random_state`` (after the
         initial weights and the validation split); a ``partial_fit`` stream
         keeps drawing from the one it started, so it goes on deterministically.
         """
-        rates = self._dropout_rates(self._network.n_layers - 2)
         if not any(rates):
             return None
         stream = self.__dict__.get("_dropout_random_state")
@@ -495,7 +506,7 @@ class _BaseBackprop(
             return SGD(self.momentum, self.nesterovs_momentum)
         return Adam(self.beta_1, self.beta_2, self.epsilon)
 
-    def _stochastic_settings(self, optimizer, n_samples):
+    def _stochastic_settings(self, optimizer, n_samples, dropout=None):
         if self.solver == "sgd":
             schedule = make_schedule(
                 self.learning_rate, self.learning_rate_init, self.power_t
@@ -512,6 +523,7 @@ class _BaseBackprop(
             n_iter_no_change=self.n_iter_no_change,
             alpha=self.alpha,
             verbose=self.verbose,
+            dropout=dropout,
         )
 
     def _batch_size(self, n_samples):
