@@ -26,6 +26,37 @@ from ._validation import comparable_labels, score_weights
 _LOG_HALF = float(np.log(0.5))
 
 
+def class_indices(y_encoded):
+    """The class of each row of encoded targets (one column: binary)."""
+    if y_encoded.shape[1] == 1:
+        return y_encoded[:, 0].astype(np.intp)
+    return y_encoded.argmax(axis=1)
+
+
+def per_sample_class_weights(y_encoded, per_class, sample_weight, dtype):
+    """Each row's class weight, times its sample weight if there is one.
+
+    Parameters
+    ----------
+    y_encoded : ndarray of shape (n_samples, n_outputs)
+        Targets encoded as the network's outputs (not multilabel).
+    per_class : ndarray of shape (n_classes,)
+        The weight of each class, in the order of ``classes_``.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Sample weights.
+    dtype : numpy dtype
+        Floating dtype of the result.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_samples,)
+    """
+    weights = per_class.astype(dtype)[class_indices(y_encoded)]
+    if sample_weight is not None:
+        weights *= sample_weight
+    return weights
+
+
 class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     """Multi-layer perceptron classifier trained by backpropagation.
 
@@ -282,17 +313,12 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
                 "targets, and pass the result as a dict to class_weight."
             )
         self._check_class_weight_dict()
-        if y_encoded.shape[1] == 1:
-            class_index = y_encoded[:, 0].astype(np.intp)
-        else:
-            class_index = y_encoded.argmax(axis=1)
+        class_index = class_indices(y_encoded)
         classes = self._host_classes
         per_class = compute_class_weight(
             self.class_weight, classes=classes, y=classes[class_index]
         )
-        weights = per_class.astype(dtype)[class_index]
-        if sample_weight is not None:
-            weights *= sample_weight
+        weights = per_sample_class_weights(y_encoded, per_class, sample_weight, dtype)
         if not weights.any():
             raise ValueError(
                 "class_weight gives every sample of this call a weight of zero"

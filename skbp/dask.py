@@ -34,18 +34,21 @@ except ImportError as error:  # pragma: no cover - exercised without Dask
     ) from error
 
 import copy
+import functools
 import math
 import numbers
 
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array
 
 from . import _classifier, _regressor
 from ._base import _BaseBackprop
+from ._classifier import per_sample_class_weights
 from ._guards import (
     DIVERGED_MESSAGE,
     quiet_floats,
@@ -107,14 +110,9 @@ def _prepare_block(X, y, sample_weight, *, dtype, encode, class_weights):
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=dtype)
     if class_weights is not None:
-        if y_encoded.shape[1] == 1:
-            class_index = y_encoded[:, 0].astype(np.intp)
-        else:
-            class_index = y_encoded.argmax(axis=1)
-        weights = class_weights.astype(dtype)[class_index]
-        if sample_weight is not None:
-            weights *= sample_weight
-        sample_weight = weights
+        sample_weight = per_sample_class_weights(
+            y_encoded, class_weights, sample_weight, dtype
+        )
     return X, y_encoded, sample_weight
 
 
@@ -657,7 +655,7 @@ class BackpropClassifier(_ClusterFitMixin, _classifier.BackpropClassifier):
             n_outputs = len(binarizer.classes_)
         return _Targets(
             n_outputs,
-            _PartialEncoder(_encode_labels, binarizer=binarizer),
+            functools.partial(_encode_labels, binarizer=binarizer),
             self._class_weights_from_counts(classes, counts),
         )
 
@@ -674,7 +672,8 @@ class BackpropClassifier(_ClusterFitMixin, _classifier.BackpropClassifier):
             # scikit-learn's n_samples / (n_classes * np.bincount(y))
             return counts.sum() / (len(classes) * counts.astype(np.float64))
         self._check_class_weight_dict()
-        return np.array([self.class_weight.get(c, 1.0) for c in classes], float)
+        # y only matters to 'balanced': the classes stand in for it here.
+        return compute_class_weight(self.class_weight, classes=classes, y=classes)
 
 
 def _binarizer_for(labels, n_columns):
@@ -726,14 +725,3 @@ class BackpropRegressor(_ClusterFitMixin, _regressor.BackpropRegressor):
                 f"ranges over [{lowest}, {highest}]."
             )
         return _Targets(n_outputs.pop(), _encode_numbers)
-
-
-class _PartialEncoder:
-    """A picklable ``functools.partial`` of an encoder (sent to the workers)."""
-
-    def __init__(self, function, **kwargs):
-        self.function = function
-        self.kwargs = kwargs
-
-    def __call__(self, y, dtype):
-        return self.function(y, dtype, **self.kwargs)
