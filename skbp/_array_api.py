@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.externals import array_api_compat
-from sklearn.utils._array_api import move_to
+from sklearn.utils._array_api import move_to, supported_float_dtypes
 from sklearn.utils.validation import (
     check_consistent_length,
     column_or_1d,
@@ -67,8 +67,6 @@ def to_host(array):
 
 def _device_float_dtypes(ops):
     """float64 and float32 of the namespace, those the device supports."""
-    from sklearn.utils._array_api import supported_float_dtypes
-
     supported = supported_float_dtypes(ops.xp, ops.device)
     wanted = (ops.xp.float64, ops.xp.float32)
     return tuple(dtype for dtype in supported if dtype in wanted)

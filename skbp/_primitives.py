@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import erfc, expit, xlogy
 from sklearn.externals import array_api_compat
+from sklearn.utils._array_api import move_to
 
 try:  # built by `pip install .` (setup.py); the NumPy expressions otherwise
     from ._kernels import adam_step as _fused_adam_step
@@ -351,7 +352,7 @@ class ArrayAPIPrimitives:
 
     def to_host(self, array):
         """``array`` as a NumPy array."""
-        return _to_numpy(array, self.xp)
+        return move_to(array, xp=np, device="cpu")
 
     @staticmethod
     def scalar(value):
@@ -373,12 +374,6 @@ class ArrayAPIPrimitives:
     def host_dtype(self, dtype):
         """The NumPy dtype of a namespace's floating ``dtype``."""
         return np.dtype(self.dtype_name(dtype))
-
-
-def _to_numpy(array, xp):
-    from sklearn.utils._array_api import move_to
-
-    return move_to(array, xp=np, device="cpu")
 
 
 class TorchPrimitives(ArrayAPIPrimitives):

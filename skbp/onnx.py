@@ -90,7 +90,9 @@ class _Graph:
         return output
 
 
-_PROTO_TYPES = {("f", 4): 1, ("f", 8): 11, ("i", 8): 7, ("U", 0): 8}
+# ONNX's TensorProto codes of the numeric constants the graphs hold (string
+# class labels are added apart, as code 8).
+_PROTO_TYPES = {("f", 4): 1, ("f", 8): 11, ("i", 8): 7}
 
 
 def _gelu(graph, x):
