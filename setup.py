@@ -13,10 +13,11 @@ setup(
     ext_modules=cythonize(
         [
             Extension(
-                "skbp._kernels",
-                ["skbp/_kernels.pyx"],
+                name,
+                [f"skbp/{name.split('.')[-1]}.pyx"],
                 extra_compile_args=COMPILE_ARGS,
             )
+            for name in ("skbp._kernels", "skbp._sgd_loop")
         ],
         compiler_directives={"language_level": 3},
     )

@@ -34,6 +34,10 @@ try:  # built by `pip install .` (setup.py); the NumPy expressions otherwise
     from ._kernels import sgd_step as _fused_sgd_step
 except ImportError:  # pragma: no cover - a source tree without the build
     _fused_adam_step = _fused_sgd_step = None
+try:
+    from ._sgd_loop import sgd_epoch as _per_example_sgd
+except ImportError:  # pragma: no cover - a source tree without the build
+    _per_example_sgd = None
 
 
 def matmul_into(a, b, out=None):
@@ -136,6 +140,8 @@ class NumPyPrimitives:
     # Compiled kernels (skbp/_kernels.pyx), bit for bit the ufunc passes.
     fused_adam_step = staticmethod(_fused_adam_step) if _fused_adam_step else None
     fused_sgd_step = staticmethod(_fused_sgd_step) if _fused_sgd_step else None
+    # The compiled per-example SGD loop (skbp/_sgd_loop.pyx); see _per_example.
+    per_example_sgd = staticmethod(_per_example_sgd) if _per_example_sgd else None
 
     @staticmethod
     def empty(shape, dtype):
@@ -217,6 +223,7 @@ class ArrayAPIPrimitives:
     syncs_each_step = False
     fused_adam_step = None
     fused_sgd_step = None
+    per_example_sgd = None
 
     def __init__(self, xp, device):
         self.xp = xp

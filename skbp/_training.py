@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._interrupt import GracefulInterrupt
 from ._network import Workspace, loss_and_grad
+from ._per_example import per_example_plan, run_per_example_epoch
 from ._primitives import NUMPY, copy_array, primitives_for
 
 
@@ -331,6 +332,11 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
     """
     workspace, gather_buffers = buffers
     ops = workspace.ops
+    plan = per_example_plan(network, theta, data, settings, ops)
+    if plan is not None:  # batch_size=1: the compiled loop (DESIGN.md, principle 7)
+        return run_per_example_epoch(
+            plan, theta, data, settings, progress, order=order, interrupt=interrupt
+        )
     # Off the host, the checks below that would wait for the device run once
     # per epoch: zero-weight batches are found on the host beforehand, and a
     # non-finite loss shows in the epoch's sum.

@@ -1,0 +1,404 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""The classic per-example SGD loop (``batch_size=1``), compiled.
+
+Algorithm 2 of the seed "Backpropagation Derivation" (Liskowski's
+per-example update, Feng's eq. (30)): for each sample in turn, the forward
+pass (eq. (6) there; Feng's eqs. (1)-(4)), the output delta from the loss
+(Liskowski's eqs. (1) and (3)), the hidden deltas (Liskowski's eq. (4) /
+(11), Feng's eq. (28)) and the SGD step with momentum on every weight and
+bias (Feng's eqs. (22), (29), (34); ``skbp._optimizers.SGD``).
+
+The NumPy path makes about 25 calls of a microsecond or two per sample;
+here a sample costs its arithmetic.  Each weight's gradient, momentum and
+update are taken in one pass over the weight matrix, which also computes
+the delta of the layer below from the weights before the step.
+
+Arithmetic: the element-wise operations are those of the NumPy path, in
+its order and precision (no fast-math, no fused multiply-adds; setup.py).
+The sums over a layer's inputs and outputs are plain loops rather than
+BLAS's blocked products, and the transcendental functions are the C
+library's, evaluated in double precision, so results agree with the NumPy
+path to rounding (``tests/test_sgd_loop.py`` states the tolerances), not
+bit for bit.
+"""
+
+from libc.math cimport exp, expm1, fabs, isfinite, log, log1p, tanh
+
+ctypedef fused floating:
+    float
+    double
+
+# The codes of skbp/_per_example.py, in its order.
+cdef enum HiddenActivation:
+    IDENTITY
+    LOGISTIC
+    TANH
+    RELU
+    LEAKY_RELU
+    ELU
+    SOFTPLUS
+
+cdef enum OutputLayer:
+    SOFTMAX_LOG_LOSS
+    LOGISTIC_LOG_LOSS
+    IDENTITY_SQUARED_ERROR
+    LOGISTIC_SQUARED_ERROR
+    EXP_POISSON
+
+cdef double LEAKY_SLOPE = 0.01  # skbp._activations._LEAKY_SLOPE
+
+
+cdef inline double _expit(double z) noexcept nogil:
+    return 1.0 / (1.0 + exp(-z))
+
+
+cdef inline double _logaddexp0(double z) noexcept nogil:
+    """log(1 + exp(z)) without overflow."""
+    if z > 0:
+        return z + log1p(exp(-z))
+    return log1p(exp(z))
+
+
+cdef inline floating _activate(floating z, int code) noexcept nogil:
+    if code == LOGISTIC:
+        return <floating>_expit(z)
+    if code == TANH:
+        return <floating>tanh(z)
+    if code == RELU:
+        return 0 if z < 0 else z  # NaN passes through, as np.maximum's does
+    if code == LEAKY_RELU:
+        return z * <floating>LEAKY_SLOPE if z < 0 else z
+    if code == ELU:
+        return z if z > 0 else <floating>expm1(z)
+    if code == SOFTPLUS:
+        return <floating>_logaddexp0(z)
+    return z
+
+
+cdef inline floating _times_derivative(
+    floating delta, floating a, int code
+) noexcept nogil:
+    """``delta * f'(z)`` from the stored output ``a = f(z)`` (_activations.py)."""
+    if code == LOGISTIC:
+        delta = delta * a
+        return delta * (1 - a)
+    if code == TANH:
+        return delta * (1 - a * a)
+    if code == RELU:
+        return delta if a > 0 else 0
+    if code == LEAKY_RELU:
+        return delta if a > 0 else delta * <floating>LEAKY_SLOPE
+    if code == ELU:
+        return delta if a > 0 else delta * (a + 1)
+    if code == SOFTPLUS:
+        return delta * <floating>(-expm1(-a))
+    return delta
+
+
+cdef double _output_loss_and_delta(
+    const floating* raw,
+    const floating* y,
+    floating* delta,
+    Py_ssize_t n_outputs,
+    int code,
+) noexcept nogil:
+    """The sample's loss (summed over outputs); its raw gradient into ``delta``.
+
+    The pairs of skbp/_losses.py: softmax, logistic and exp links with their
+    canonical losses (delta = prediction - target), identity with squared
+    error, and the logistic link with squared error, whose delta goes
+    through the link's derivative (Liskowski's eq. (3)).
+    """
+    cdef Py_ssize_t k
+    cdef double loss = 0.0, shift, total, log_total, p
+    cdef floating prediction, residual
+    if code == SOFTMAX_LOG_LOSS:
+        shift = raw[0]
+        for k in range(1, n_outputs):
+            if raw[k] > shift:
+                shift = raw[k]
+        total = 0.0
+        for k in range(n_outputs):
+            p = exp(raw[k] - shift)
+            delta[k] = <floating>p
+            total += p
+        log_total = shift + log(total)
+        for k in range(n_outputs):
+            loss += y[k] * (log_total - raw[k])
+            delta[k] = <floating>(delta[k] / total) - y[k]
+        return loss
+    for k in range(n_outputs):
+        if code == LOGISTIC_LOG_LOSS:
+            loss += _logaddexp0(raw[k]) - y[k] * raw[k]
+            delta[k] = <floating>_expit(raw[k]) - y[k]
+        elif code == IDENTITY_SQUARED_ERROR:
+            residual = raw[k] - y[k]
+            loss += 0.5 * residual * residual
+            delta[k] = residual
+        elif code == LOGISTIC_SQUARED_ERROR:
+            prediction = <floating>_expit(raw[k])
+            residual = prediction - y[k]
+            loss += 0.5 * residual * residual
+            residual = residual * prediction
+            delta[k] = residual * (1 - prediction)
+        else:  # EXP_POISSON
+            prediction = <floating>exp(raw[k])
+            if y[k] > 0:
+                loss += y[k] * log(y[k])
+            loss += prediction - y[k] * raw[k] - y[k]
+            delta[k] = prediction - y[k]
+    return loss
+
+
+cdef void _layer_forward(
+    const floating* inputs,
+    const floating* coef,
+    const floating* intercept,
+    floating* z,
+    Py_ssize_t fan_in,
+    Py_ssize_t fan_out,
+) noexcept nogil:
+    """``z = inputs @ coef + intercept`` for one sample, row by row of ``coef``."""
+    cdef Py_ssize_t i, j
+    cdef floating a
+    cdef const floating* row
+    for j in range(fan_out):
+        z[j] = 0
+    for i in range(fan_in):
+        a = inputs[i]
+        row = coef + i * fan_out
+        for j in range(fan_out):
+            z[j] = z[j] + a * row[j]
+    for j in range(fan_out):
+        z[j] = z[j] + intercept[j]
+
+
+cdef inline floating _dot(
+    const floating* x, const floating* y, Py_ssize_t n
+) noexcept nogil:
+    """Four running sums, so the compiler may keep them in vector lanes."""
+    cdef floating s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t j = 0
+    while j + 4 <= n:
+        s0 = s0 + x[j] * y[j]
+        s1 = s1 + x[j + 1] * y[j + 1]
+        s2 = s2 + x[j + 2] * y[j + 2]
+        s3 = s3 + x[j + 3] * y[j + 3]
+        j += 4
+    while j < n:
+        s0 = s0 + x[j] * y[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline floating _sgd_update(
+    floating* parameter,
+    floating* velocity,
+    floating grad,
+    floating rate,
+    floating mu,
+    bint nesterov,
+) noexcept nogil:
+    """One element of SGD.update then ``theta += step`` (as _kernels.sgd_step)."""
+    cdef floating scaled = grad * rate
+    cdef floating v = velocity[0] * mu
+    v = v - scaled
+    velocity[0] = v
+    if nesterov:
+        v = mu * v
+        v = v - scaled
+    parameter[0] = parameter[0] + v
+    return parameter[0]
+
+
+cdef double _layer_backward_and_step(
+    floating* coef,
+    floating* intercept,
+    floating* coef_velocity,
+    floating* intercept_velocity,
+    const floating* inputs,
+    const floating* delta,
+    floating* input_delta,
+    Py_ssize_t fan_in,
+    Py_ssize_t fan_out,
+    int hidden_code,
+    floating penalty_scale,
+    bint penalised,
+    floating rate,
+    floating mu,
+    bint nesterov,
+) noexcept nogil:
+    """Step one layer's weights; write the delta of the layer below first.
+
+    ``input_delta`` (NULL for the first layer) gets ``(delta @ coef.T) *
+    f'(inputs)`` from the weights before their step.  The gradient of a
+    weight is ``inputs[i] * delta[j]`` plus the L2 term ``penalty_scale *
+    coef[i, j]`` (loss_and_grad, then add_penalty).  Returns the sum of the
+    squared weights after the step: the next sample's penalty.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating a, grad, value
+    cdef floating* row
+    cdef floating* row_velocity
+    cdef double squares = 0.0
+    for i in range(fan_in):
+        row = coef + i * fan_out
+        row_velocity = coef_velocity + i * fan_out
+        a = inputs[i]
+        if input_delta != NULL:
+            input_delta[i] = _times_derivative(_dot(delta, row, fan_out), a, hidden_code)
+        for j in range(fan_out):
+            grad = a * delta[j]
+            if penalised:
+                grad = grad + row[j] * penalty_scale
+            value = _sgd_update(&row[j], &row_velocity[j], grad, rate, mu, nesterov)
+            squares += value * value
+    for j in range(fan_out):
+        _sgd_update(&intercept[j], &intercept_velocity[j], delta[j], rate, mu, nesterov)
+    return squares
+
+
+def sgd_epoch(
+    floating[::1] theta,
+    floating[::1] velocity,
+    const floating[:, ::1] X,
+    const floating[:, ::1] Y,
+    const double[::1] sample_weight,
+    const Py_ssize_t[::1] order,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    const Py_ssize_t[::1] layer_units,
+    const Py_ssize_t[::1] coef_offsets,
+    const Py_ssize_t[::1] intercept_offsets,
+    const Py_ssize_t[::1] unit_offsets,
+    floating[::1] buffer,
+    int hidden_code,
+    int output_code,
+    double alpha,
+    double learning_rate,
+    double momentum,
+    bint nesterov,
+):
+    """Take one SGD step per sample for the samples ``start`` to ``stop``.
+
+    Parameters
+    ----------
+    theta, velocity : ndarray of shape (n_params,)
+        Flat parameters (skbp._network's layout) and SGD's velocity, updated
+        in place.
+    X : ndarray of shape (n_samples, n_features)
+        C-contiguous inputs, of ``theta``'s dtype.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets encoded as network outputs, of ``theta``'s dtype.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Float64 weights; samples of zero weight are skipped.
+    order : ndarray of intp or None
+        The epoch's row order; samples ``order[start:stop]`` are taken.
+    start, stop : int
+        Positions in the epoch.
+    layer_units : ndarray of intp
+        ``(n_features, *hidden, n_outputs)``.
+    coef_offsets, intercept_offsets : ndarray of intp
+        Where each layer's weights and biases start in ``theta``.
+    unit_offsets : ndarray of intp
+        Where each non-input layer's units start in ``buffer``'s halves.
+    buffer : ndarray
+        Scratch of ``2 * sum(layer_units[1:])``: outputs, then deltas.
+    hidden_code, output_code : int
+        The activation and the output layer (skbp._per_example).
+    alpha : float
+        L2 penalty.
+    learning_rate, momentum : float
+        SGD's step size and momentum.
+    nesterov : bool
+        Nesterov's momentum.
+
+    Returns
+    -------
+    loss_sum : float
+        The sum of the samples' regularised losses, each before its step.
+    position : int
+        ``stop``, or the position of the first sample whose loss was not
+        finite (its step not taken).
+    loss : float
+        That non-finite loss (NaN when all were finite).
+    """
+    cdef Py_ssize_t n_layers = layer_units.shape[0]
+    cdef Py_ssize_t last = n_layers - 2
+    cdef Py_ssize_t n_units = buffer.shape[0] // 2
+    cdef Py_ssize_t n_outputs = layer_units[n_layers - 1]
+    cdef Py_ssize_t position, row, layer, i
+    cdef Py_ssize_t n_coefs = intercept_offsets[0]
+    cdef bint weighted = sample_weight is not None
+    cdef bint shuffled = order is not None
+    cdef bint penalised = alpha != 0
+    cdef floating rate = <floating>learning_rate
+    cdef floating mu = <floating>momentum
+    cdef floating penalty_scale
+    cdef floating* outputs = &buffer[0]
+    cdef floating* deltas = &buffer[n_units]
+    cdef floating* z
+    cdef const floating* inputs
+    cdef double weight, loss, squares = 0.0, loss_sum = 0.0
+    cdef double bad_loss = float("nan")
+    cdef Py_ssize_t stopped_at = stop
+    for i in range(n_coefs):
+        squares += theta[i] * theta[i]
+    with nogil:
+        for position in range(start, stop):
+            row = order[position] if shuffled else position
+            weight = sample_weight[row] if weighted else 1.0
+            if weight == 0:
+                continue  # a sample that weighs nothing has no gradient (0 / 0)
+            inputs = &X[row, 0]
+            for layer in range(last + 1):
+                z = outputs + unit_offsets[layer]
+                _layer_forward(
+                    inputs,
+                    &theta[coef_offsets[layer]],
+                    &theta[intercept_offsets[layer]],
+                    z,
+                    layer_units[layer],
+                    layer_units[layer + 1],
+                )
+                if layer < last:
+                    for i in range(layer_units[layer + 1]):
+                        z[i] = _activate(z[i], hidden_code)
+                inputs = z
+            loss = _output_loss_and_delta(
+                outputs + unit_offsets[last],
+                &Y[row, 0],
+                deltas + unit_offsets[last],
+                n_outputs,
+                output_code,
+            )
+            if weighted:
+                loss = loss * weight / weight  # as the weighted mean of one
+            if penalised:
+                loss = loss + 0.5 * alpha * squares / weight
+            if not isfinite(loss):
+                stopped_at, bad_loss = position, loss
+                break
+            loss_sum += loss
+            penalty_scale = <floating>(alpha / weight)
+            squares = 0.0
+            for layer in range(last, -1, -1):
+                squares += _layer_backward_and_step(
+                    &theta[coef_offsets[layer]],
+                    &theta[intercept_offsets[layer]],
+                    &velocity[coef_offsets[layer]],
+                    &velocity[intercept_offsets[layer]],
+                    &X[row, 0] if layer == 0 else outputs + unit_offsets[layer - 1],
+                    deltas + unit_offsets[layer],
+                    NULL if layer == 0 else deltas + unit_offsets[layer - 1],
+                    layer_units[layer],
+                    layer_units[layer + 1],
+                    hidden_code,
+                    penalty_scale,
+                    penalised,
+                    rate,
+                    mu,
+                    nesterov,
+                )
+    return loss_sum, stopped_at, bad_loss

@@ -1,0 +1,300 @@
+"""The compiled per-example SGD loop against the NumPy loop it replaces.
+
+The reference is the NumPy epoch of ``skbp._training.run_epoch`` (the
+compiled loop switched off): the same steps, computed with BLAS products
+and NumPy ufuncs.  The loop sums a layer's products in its own order and
+takes exp/tanh/log from the C library, so agreement is to rounding: 1e-12
+in float64 and 1e-5 in float32 after whole epochs.  The hand-computed
+steps of ``tests/test_network.py`` (Liskowski's equations) run through this
+loop too; :func:`test_the_hand_computed_settings_take_the_loop` makes sure.
+"""
+
+import signal
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+import skbp._per_example as per_example
+from skbp import BackpropClassifier, BackpropRegressor
+from skbp._primitives import NUMPY
+from skbp._sgd_loop import sgd_epoch
+
+TOLERANCE = {np.float64: 1e-12, np.float32: 2e-5}
+ACTIVATIONS = sorted(per_example.HIDDEN_CODES)
+
+
+@pytest.fixture
+def loop_calls(monkeypatch):
+    """Count the epochs that the compiled loop runs."""
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    original = per_example.run_per_example_epoch
+    monkeypatch.setattr("skbp._training.run_per_example_epoch", counted)
+    return calls
+
+
+def _without_the_loop(fit, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(type(NUMPY), "per_example_sgd", None)
+        return fit()
+
+
+def _both(make, X, y, monkeypatch, loop_calls, sample_weight=None):
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return make().fit(X, y, sample_weight=sample_weight)
+
+    compiled = fit()
+    assert loop_calls, "the compiled loop did not run"
+    n_calls = len(loop_calls)
+    plain = _without_the_loop(fit, monkeypatch)
+    assert len(loop_calls) == n_calls, "the reference ran the compiled loop"
+    return compiled, plain
+
+
+def _assert_same_fit(compiled, plain, dtype):
+    tolerance = TOLERANCE[dtype]
+    assert compiled._theta.dtype == plain._theta.dtype == dtype
+    assert_allclose(compiled._theta, plain._theta, rtol=tolerance, atol=tolerance)
+    assert_allclose(compiled.loss_curve_, plain.loss_curve_, rtol=tolerance)
+    assert compiled.n_iter_ == plain.n_iter_
+    assert compiled.t_ == plain.t_
+
+
+def _data(dtype, n_samples=120, n_features=7, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n_samples, n_features)).astype(dtype), rng
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation_matches_the_numpy_loop(
+    activation, dtype, monkeypatch, loop_calls
+):
+    X, rng = _data(dtype)
+    y = rng.integers(0, 3, X.shape[0])
+
+    def make():
+        return BackpropClassifier(
+            hidden_layer_sizes=(9, 5),
+            activation=activation,
+            solver="sgd",
+            batch_size=1,
+            learning_rate_init=0.01,
+            max_iter=3,
+            random_state=0,
+        )
+
+    _assert_same_fit(*_both(make, X, y, monkeypatch, loop_calls), dtype)
+
+
+def _targets(kind, rng, n_samples):
+    if kind == "binary":
+        return rng.integers(0, 2, n_samples)
+    if kind == "multilabel":
+        return rng.integers(0, 2, (n_samples, 3))
+    return rng.integers(0, 4, n_samples)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_every_classifier_output_layer_matches(
+    kind, loss, dtype, monkeypatch, loop_calls
+):
+    X, rng = _data(dtype, seed=1)
+    y = _targets(kind, rng, X.shape[0])
+
+    def make():
+        return BackpropClassifier(
+            hidden_layer_sizes=(6,),
+            loss=loss,
+            solver="sgd",
+            batch_size=1,
+            max_iter=2,
+            random_state=0,
+        )
+
+    _assert_same_fit(*_both(make, X, y, monkeypatch, loop_calls), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_regressor_output_layers_match(loss, dtype, monkeypatch, loop_calls):
+    X, rng = _data(dtype, seed=2)
+    y = np.exp(X[:, :2] @ [[0.3, -0.2], [0.1, 0.4]]) if loss == "poisson" else X[:, :2]
+    y[::7] = 0  # zero counts: the y log y term of the deviance
+
+    def make():
+        return BackpropRegressor(
+            hidden_layer_sizes=(5,),
+            loss=loss,
+            solver="sgd",
+            batch_size=1,
+            learning_rate_init=0.005,
+            max_iter=2,
+            random_state=0,
+        )
+
+    _assert_same_fit(*_both(make, X, y, monkeypatch, loop_calls), dtype)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(momentum=0.0),
+        dict(momentum=0.9, nesterovs_momentum=False),
+        dict(momentum=0.5, nesterovs_momentum=True, alpha=0.0),
+        dict(alpha=0.3, shuffle=False),
+        dict(learning_rate="invscaling", learning_rate_init=0.05, power_t=0.3),
+        dict(early_stopping=True, validation_fraction=0.2),
+    ],
+    ids=lambda options: ",".join(f"{k}={v}" for k, v in options.items()),
+)
+def test_optimizer_settings_match(options, monkeypatch, loop_calls):
+    X, rng = _data(np.float64, seed=3)
+    y = rng.integers(0, 3, X.shape[0])
+
+    def make():
+        settings = dict(solver="sgd", batch_size=1, max_iter=4, random_state=0)
+        return BackpropClassifier(hidden_layer_sizes=(6,), **{**settings, **options})
+
+    _assert_same_fit(*_both(make, X, y, monkeypatch, loop_calls), np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sample_weights_and_zero_weights_match(dtype, monkeypatch, loop_calls):
+    X, rng = _data(dtype, seed=4)
+    y = rng.integers(0, 3, X.shape[0])
+    weights = rng.uniform(0.2, 3.0, X.shape[0])
+    weights[::5] = 0  # skipped, as the NumPy loop skips a weightless batch
+
+    def make():
+        return BackpropClassifier(
+            hidden_layer_sizes=(6,),
+            solver="sgd",
+            batch_size=1,
+            max_iter=2,
+            alpha=0.01,
+            random_state=0,
+            class_weight="balanced",
+        )
+
+    compiled, plain = _both(make, X, y, monkeypatch, loop_calls, weights)
+    _assert_same_fit(compiled, plain, dtype)
+
+
+def test_the_steps_do_not_depend_on_the_chunking(monkeypatch):
+    X, rng = _data(np.float64, n_samples=50)
+    y = rng.integers(0, 3, 50)
+    settings = dict(hidden_layer_sizes=(4,), solver="sgd", batch_size=1, max_iter=2)
+    one_chunk = BackpropClassifier(**settings, random_state=0).fit(X, y)
+    monkeypatch.setattr(per_example, "_UPDATES_PER_CHUNK", 3 * 50)  # 3 rows a call
+    chunked = BackpropClassifier(**settings, random_state=0).fit(X, y)
+    assert_array_equal(chunked._theta, one_chunk._theta)
+    assert_allclose(chunked.loss_curve_, one_chunk.loss_curve_, rtol=1e-15)
+
+
+def test_divergence_is_reported_as_by_the_numpy_loop(monkeypatch, loop_calls):
+    X, rng = _data(np.float64, seed=5)
+    X *= 1e3
+    y = rng.integers(0, 3, X.shape[0])
+
+    def outcome():
+        model = BackpropClassifier(
+            hidden_layer_sizes=(6,),
+            solver="sgd",
+            batch_size=1,
+            learning_rate_init=1e6,
+            max_iter=3,
+            random_state=0,
+        )
+        with pytest.raises(ValueError) as error:
+            model.fit(X, y)
+        return str(error.value), model
+
+    compiled_message, compiled = outcome()
+    assert loop_calls
+    plain_message, plain = _without_the_loop(outcome, monkeypatch)
+    assert compiled_message == plain_message
+    assert "non-finite" in compiled_message
+    assert not hasattr(compiled, "coefs_") and not hasattr(plain, "coefs_")
+
+
+def test_ctrl_c_lands_between_complete_chunks(monkeypatch):
+    X, rng = _data(np.float64, n_samples=60)
+    y = rng.integers(0, 3, 60)
+    monkeypatch.setattr(per_example, "_UPDATES_PER_CHUNK", 10 * 47)  # 10 rows a call
+    after_each_call = []
+
+    def pressed_during_the_second_call(theta, *args):
+        result = sgd_epoch(theta, *args)
+        after_each_call.append(theta.copy())
+        if len(after_each_call) == 2:
+            signal.raise_signal(signal.SIGINT)  # lands in skbp's handler
+        return result
+
+    monkeypatch.setattr(
+        type(NUMPY), "per_example_sgd", staticmethod(pressed_during_the_second_call)
+    )
+    model = BackpropClassifier(
+        hidden_layer_sizes=(4,), solver="sgd", batch_size=1, max_iter=5, random_state=0
+    )
+    with pytest.warns(UserWarning, match="interrupted"):
+        model.fit(X, y)
+    assert model._theta.size == 47  # 7 * 4 + 4 * 3 weights, 4 + 3 biases
+    assert len(after_each_call) == 2
+    assert_array_equal(model._theta, after_each_call[1])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(solver="adam"),
+        dict(batch_size=2),
+        dict(dropout=0.2),
+        dict(activation="gelu"),
+        dict(activation="silu"),
+    ],
+    ids=str,
+)
+def test_other_settings_keep_the_numpy_loop(options, loop_calls):
+    X, rng = _data(np.float64, n_samples=30)
+    y = rng.integers(0, 3, 30)
+    settings = {**dict(solver="sgd", batch_size=1, max_iter=1), **options}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        BackpropClassifier(hidden_layer_sizes=(4,), random_state=0, **settings).fit(
+            X, y
+        )
+    assert loop_calls == []
+
+
+def test_sparse_input_keeps_the_numpy_loop(loop_calls):
+    X, rng = _data(np.float64, n_samples=30)
+    y = rng.integers(0, 3, 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        BackpropClassifier(
+            hidden_layer_sizes=(4,), solver="sgd", batch_size=1, max_iter=1
+        ).fit(sp.csr_matrix(X), y)
+    assert loop_calls == []
+
+
+def test_the_hand_computed_settings_take_the_loop(loop_calls):
+    # The settings of tests/test_network.py's Liskowski steps.
+    from test_network import _fitted_multilabel_classifier
+
+    X = np.array([[0.05, 0.10], [-0.6, 0.2]])
+    Y = np.array([[1, 0], [0, 1]])
+    _fitted_multilabel_classifier(X, Y)
+    assert len(loop_calls) == 1
