@@ -155,20 +155,35 @@ class Activation:
         returns it; with ``derivative_needs_input`` it takes ``z=`` too.
     derivative_needs_input : bool, default=False
         Whether the derivative needs the pre-activation ``z``.
+    kernel_code : int, default=None
+        Its code in the compiled kernels ``bias_activation`` and
+        ``multiply_derivative`` (skbp/_kernels.pyx), which compute what
+        ``forward`` and ``multiply_derivative`` do, bit for bit; None where
+        there is none.
+    slope : float, default=0.0
+        The slope for negative inputs that those kernels take (leaky ReLU).
     """
 
     name: str
     forward: Callable
     multiply_derivative: Callable
     derivative_needs_input: bool = False
+    kernel_code: int = None
+    slope: float = 0.0
 
 
 ACTIVATIONS = {
-    "identity": Activation("identity", _identity, _identity_derivative),
+    "identity": Activation("identity", _identity, _identity_derivative, kernel_code=0),
     "logistic": Activation("logistic", _logistic, _logistic_derivative),
     "tanh": Activation("tanh", _tanh, _tanh_derivative),
-    "relu": Activation("relu", _relu, _relu_derivative),
-    "leaky_relu": Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative),
+    "relu": Activation("relu", _relu, _relu_derivative, kernel_code=1),
+    "leaky_relu": Activation(
+        "leaky_relu",
+        _leaky_relu,
+        _leaky_relu_derivative,
+        kernel_code=2,
+        slope=_LEAKY_SLOPE,
+    ),
     "elu": Activation("elu", _elu, _elu_derivative),
     "gelu": Activation("gelu", _gelu, _gelu_derivative, derivative_needs_input=True),
     "silu": Activation("silu", _silu, _silu_derivative, derivative_needs_input=True),

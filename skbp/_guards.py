@@ -121,15 +121,17 @@ DIVERGED_MESSAGE = (
 )
 
 
-def raw_output_may_overflow(network, theta, X):
+def raw_output_may_overflow(network, theta, X, largest_parameter=None):
     """Whether some input of ``X``'s range could drive a raw output to inf.
 
     Bounds each layer's pre-activation by ``fan_in * max|a| * max|w| +
     max|b|`` from the largest parameter and input, layer by layer (tanh and
     logistic units reset the bound to 1).  Two reductions over the
     parameters and one over ``X``: cheap next to training.
+    ``largest_parameter``, ``max(|theta|)``, is computed if not given.
     """
-    largest_parameter = _largest_magnitude(theta)
+    if largest_parameter is None:
+        largest_parameter = _largest_magnitude(theta)
     bound = _largest_magnitude(X)
     bounded_units = network.hidden.name in ("tanh", "logistic")
     for layer, fan_in in enumerate(network.layer_units[:-1]):
@@ -179,9 +181,11 @@ def check_not_diverged(network, theta, X, loss):
         With :data:`DIVERGED_MESSAGE`.
     """
     loss_is_finite = loss is None or math.isfinite(loss)
-    if not (loss_is_finite and all_finite(theta)):
+    # max(|theta|) is NaN or inf unless every parameter is finite.
+    largest_parameter = _largest_magnitude(theta)
+    if not (loss_is_finite and math.isfinite(largest_parameter)):
         raise ValueError(DIVERGED_MESSAGE)
-    if not raw_output_may_overflow(network, theta, X):
+    if not raw_output_may_overflow(network, theta, X, largest_parameter):
         return
     coefs, intercepts = network.views(theta)
     # In chunks, so the check needs no more memory than a predict call.

@@ -8,39 +8,69 @@ fast-math and without contracting products into fused multiply-adds; see
 setup.py).  ``tests/test_kernels.py`` compares them.
 """
 
-from libc.math cimport sqrt, sqrtf
+from libc.math cimport exp, log, log1p, sqrt, sqrtf
 
 ctypedef fused floating:
     float
     double
 
 
+cdef inline floating _penalised(
+    const floating[::1] grad,
+    const floating[::1] theta,
+    Py_ssize_t i,
+    Py_ssize_t n_penalised,
+    floating penalty_scale,
+) noexcept nogil:
+    """``grad[i]``, plus the L2 term ``theta[i] * scale`` for the weights.
+
+    skbp._network.add_penalty's ``grad[:n_coefs] += weights * scale``.
+    """
+    if i < n_penalised:
+        return grad[i] + theta[i] * penalty_scale
+    return grad[i]
+
+
 def adam_step(
     floating[::1] theta,
     const floating[::1] grad,
-    floating[::1] first_moment,
-    floating[::1] second_moment,
+    const floating[::1] first_moment,
+    const floating[::1] second_moment,
+    floating[::1] first_moment_out,
+    floating[::1] second_moment_out,
     double beta_1,
     double beta_2,
     double epsilon,
     double corrected,
+    Py_ssize_t n_penalised=0,
+    double penalty_scale=0.0,
 ):
-    """One Adam update of ``theta`` and its moments, in place, in one pass.
+    """One Adam update of ``theta`` and its moments, in one pass.
 
-    The same operations as :meth:`skbp._optimizers.Adam.update` followed by
-    ``theta += step``: the Python-float factors are rounded to the arrays'
-    precision first (NumPy's rule for Python scalars), and the bias-corrected
-    rate, a NumPy float64, multiplies in float64.
+    The same operations as the L2 term of skbp._network.add_penalty (on the
+    first ``n_penalised`` entries), then :meth:`skbp._optimizers.Adam.update`
+    and ``theta += step``: the Python-float factors are rounded to the
+    arrays' precision first (NumPy's rule for Python scalars), and the
+    bias-corrected rate, a NumPy float64, multiplies in float64.
 
     Parameters
     ----------
-    theta, grad, first_moment, second_moment : ndarray of shape (n_params,)
-        C-contiguous, all of one floating dtype; ``theta`` and the moments
-        are updated in place.
+    theta, grad : ndarray of shape (n_params,)
+        C-contiguous, all arrays of one floating dtype; ``theta`` is updated
+        in place.
+    first_moment, second_moment : ndarray of shape (n_params,)
+        The moments before the step.
+    first_moment_out, second_moment_out : ndarray of shape (n_params,)
+        Where the new moments go: the same arrays for an update in place, or
+        others, leaving the old moments as they were (a transactional step).
     beta_1, beta_2, epsilon : float
         Adam's constants.
     corrected : float
         ``learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)``.
+    n_penalised : int, default=0
+        How many leading entries (the weights) get the L2 term.
+    penalty_scale : float, default=0.0
+        ``alpha / sum(sample_weight)``.
     """
     cdef Py_ssize_t i, n = theta.shape[0]
     cdef floating b1 = <floating>beta_1
@@ -48,19 +78,20 @@ def adam_step(
     cdef floating one_minus_b1 = <floating>(1.0 - beta_1)
     cdef floating one_minus_b2 = <floating>(1.0 - beta_2)
     cdef floating eps = <floating>epsilon
+    cdef floating scale = <floating>penalty_scale
     cdef floating g, m, v, scaled, root, ratio
     with nogil:
         for i in range(n):
-            g = grad[i]
+            g = _penalised(grad, theta, i, n_penalised, scale)
             scaled = g * one_minus_b1
             m = first_moment[i] * b1
             m = m + scaled
-            first_moment[i] = m
+            first_moment_out[i] = m
             scaled = g * g
             scaled = scaled * one_minus_b2
             v = second_moment[i] * b2
             v = v + scaled
-            second_moment[i] = v
+            second_moment_out[i] = v
             if floating is float:
                 root = sqrtf(v)
             else:
@@ -74,40 +105,270 @@ def adam_step(
 def sgd_step(
     floating[::1] theta,
     const floating[::1] grad,
-    floating[::1] velocity,
+    const floating[::1] velocity,
+    floating[::1] velocity_out,
     double learning_rate,
     double momentum,
     bint nesterov,
+    Py_ssize_t n_penalised=0,
+    double penalty_scale=0.0,
 ):
-    """One SGD (momentum, Nesterov) update of ``theta`` and its velocity, in place.
+    """One SGD (momentum, Nesterov) update of ``theta`` and its velocity.
 
-    The same operations as :meth:`skbp._optimizers.SGD.update` followed by
-    ``theta += step``, the Python-float constants rounded to the arrays'
+    The same operations as the L2 term of skbp._network.add_penalty (on the
+    first ``n_penalised`` entries), then :meth:`skbp._optimizers.SGD.update`
+    and ``theta += step``, the Python-float constants rounded to the arrays'
     precision first.
 
     Parameters
     ----------
-    theta, grad, velocity : ndarray of shape (n_params,)
-        C-contiguous, all of one floating dtype; ``theta`` and ``velocity``
-        are updated in place.
+    theta, grad : ndarray of shape (n_params,)
+        C-contiguous, all arrays of one floating dtype; ``theta`` is updated
+        in place.
+    velocity, velocity_out : ndarray of shape (n_params,)
+        The velocity before the step, and where the new one goes (the same
+        array for an update in place).
     learning_rate, momentum : float
         The step size and the momentum.
     nesterov : bool
         Whether to take Nesterov's step.
+    n_penalised : int, default=0
+        How many leading entries (the weights) get the L2 term.
+    penalty_scale : float, default=0.0
+        ``alpha / sum(sample_weight)``.
     """
     cdef Py_ssize_t i, n = theta.shape[0]
     cdef floating rate = <floating>learning_rate
     cdef floating mu = <floating>momentum
+    cdef floating scale = <floating>penalty_scale
     cdef floating scaled, v, step
     with nogil:
         for i in range(n):
-            scaled = grad[i] * rate
+            scaled = _penalised(grad, theta, i, n_penalised, scale) * rate
             v = velocity[i] * mu
             v = v - scaled
-            velocity[i] = v
+            velocity_out[i] = v
             if nesterov:
                 step = mu * v
                 step = step - scaled
             else:
                 step = v
             theta[i] = theta[i] + step
+
+
+# The activations with a fused kernel: their codes (skbp._activations).
+cdef enum FusedActivation:
+    IDENTITY = 0
+    RELU = 1
+    LEAKY_RELU = 2
+
+
+def bias_activation(
+    floating[:, ::1] z,
+    const floating[::1] bias,
+    int code,
+    double slope=0.0,
+):
+    """``z = f(z + bias)`` in place, in one pass: a hidden layer's output.
+
+    The operations of ``z += bias`` then ``np.maximum(z, 0.0, out=z)``
+    (ReLU) or ``np.maximum(z, z * slope, out=z)`` (leaky ReLU), NaN passed
+    through as ``np.maximum`` passes it.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_samples, n_units)
+        The layer's pre-activation without its bias; overwritten.
+    bias : ndarray of shape (n_units,)
+        The layer's bias, of ``z``'s dtype.
+    code : int
+        0 identity, 1 ReLU, 2 leaky ReLU.
+    slope : float, default=0.0
+        The leaky ReLU's slope for negative inputs.
+    """
+    cdef Py_ssize_t i, n_rows = z.shape[0], n_units = z.shape[1]
+    cdef floating leak = <floating>slope
+    with nogil:
+        # One loop per activation, so that each inner loop vectorises.
+        for i in range(n_rows):
+            if code == RELU:
+                _bias_relu_row(&z[i, 0], &bias[0], n_units)
+            elif code == LEAKY_RELU:
+                _bias_leaky_row(&z[i, 0], &bias[0], n_units, leak)
+            else:
+                _bias_row(&z[i, 0], &bias[0], n_units)
+
+
+cdef inline void _bias_row(
+    floating* z, const floating* bias, Py_ssize_t n
+) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        z[j] = z[j] + bias[j]
+
+
+cdef inline void _bias_relu_row(
+    floating* z, const floating* bias, Py_ssize_t n
+) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating value
+    for j in range(n):
+        value = z[j] + bias[j]
+        z[j] = 0 if value < 0 else value
+
+
+cdef inline void _bias_leaky_row(
+    floating* z, const floating* bias, Py_ssize_t n, floating leak
+) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating value
+    for j in range(n):
+        value = z[j] + bias[j]
+        z[j] = value * leak if value < 0 else value
+
+
+def multiply_derivative(
+    floating[:, ::1] delta,
+    const floating[:, ::1] activation,
+    int code,
+    double slope=0.0,
+):
+    """``delta *= f'(z)`` in place, ``f'`` read from the output ``activation``.
+
+    The operations of ``np.multiply(delta, activation > 0, out=delta)``
+    (ReLU: a product by 1 or 0, so NaN and the sign of zero come out as
+    NumPy's) or ``delta *= np.where(activation > 0, 1.0, slope)`` (leaky).
+
+    Parameters
+    ----------
+    delta : ndarray of shape (n_samples, n_units)
+        The delta arriving at the layer's output; overwritten.
+    activation : ndarray of shape (n_samples, n_units)
+        The layer's output.
+    code : int
+        1 ReLU, 2 leaky ReLU (identity needs no pass).
+    slope : float, default=0.0
+        The leaky ReLU's slope.
+    """
+    cdef Py_ssize_t i, j, n_rows = delta.shape[0], n_units = delta.shape[1]
+    cdef floating negative = <floating>(slope if code == LEAKY_RELU else 0.0)
+    cdef floating* row
+    cdef const floating* output
+    with nogil:
+        for i in range(n_rows):
+            row = &delta[i, 0]
+            output = &activation[i, 0]
+            for j in range(n_units):
+                row[j] = row[j] * (1 if output[j] > 0 else negative)
+
+
+ctypedef fused target:
+    unsigned char  # boolean class indicators, viewed as bytes
+    float
+    double
+
+
+# The output layers with a fused kernel: their codes (skbp._losses).
+cdef enum FusedOutput:
+    SOFTMAX_LOG_LOSS = 0
+    LOGISTIC_LOG_LOSS = 1
+    IDENTITY_SQUARED_ERROR = 2
+
+
+cdef double _logaddexp0(double z) noexcept nogil:
+    """log(1 + exp(z)) without overflow."""
+    if z > 0:
+        return z + log1p(exp(-z))
+    return log1p(exp(z))
+
+
+cdef double _sample_loss(
+    const floating* prediction,
+    const floating* raw,
+    const target* y,
+    Py_ssize_t n_outputs,
+    int code,
+) noexcept nogil:
+    """One sample's loss, summed over outputs, as skbp._losses computes it."""
+    cdef Py_ssize_t k
+    cdef double loss = 0.0, largest_raw, largest_p, n_true = 0.0, dot = 0.0
+    if code == SOFTMAX_LOG_LOSS:
+        # log-normaliser from the largest unit: max(raw) - log(max(p))
+        largest_raw = raw[0]
+        largest_p = prediction[0]
+        for k in range(n_outputs):
+            if raw[k] > largest_raw:
+                largest_raw = raw[k]
+            if prediction[k] > largest_p:
+                largest_p = prediction[k]
+            n_true += y[k]
+            dot += y[k] * raw[k]
+        return (largest_raw - log(largest_p)) * n_true - dot
+    for k in range(n_outputs):
+        if code == LOGISTIC_LOG_LOSS:
+            loss += _logaddexp0(raw[k]) - y[k] * raw[k]
+        else:
+            loss += (prediction[k] - y[k]) * (prediction[k] - y[k])
+    return loss if code == LOGISTIC_LOG_LOSS else 0.5 * loss
+
+
+def output_delta_and_loss(
+    const floating[:, ::1] prediction,
+    const floating[:, ::1] raw,
+    const target[:, ::1] y,
+    const floating[::1] sample_weight,
+    double weight_sum,
+    floating[:, ::1] delta,
+    int code,
+):
+    """The output delta, weighted, and the batch's loss, in one pass.
+
+    For the canonical pairs (softmax or logistic link with log-loss,
+    identity with squared error) the delta is ``prediction - y``, scaled as
+    skbp._network.loss_and_grad scales it: divided by ``weight_sum``, or
+    multiplied by ``sample_weight / weight_sum``.  These are the NumPy
+    path's operations, so the delta, and the gradient, are bit for bit
+    NumPy's.  The loss is the weighted mean of skbp._losses' per-sample
+    losses, summed in another order and with the C library's logarithm:
+    it agrees with NumPy's to rounding (1e-15 relative in float64).
+
+    Parameters
+    ----------
+    prediction, raw : ndarray of shape (n_samples, n_outputs)
+        The link's output and its input.
+    y : ndarray of shape (n_samples, n_outputs)
+        Targets (booleans viewed as uint8, or floats).
+    sample_weight : ndarray of shape (n_samples,) or None
+        Sample weights, of the predictions' dtype.
+    weight_sum : float
+        ``n_samples``, or the sum of ``sample_weight``.
+    delta : ndarray of shape (n_samples, n_outputs)
+        Written with the scaled output delta.
+    code : int
+        0 softmax with log-loss, 1 logistic with log-loss, 2 identity with
+        squared error.
+
+    Returns
+    -------
+    loss : float
+    """
+    cdef Py_ssize_t i, k, n_rows = raw.shape[0], n_outputs = raw.shape[1]
+    cdef bint weighted = sample_weight is not None
+    cdef floating total = <floating>weight_sum
+    cdef floating share, residual
+    cdef double loss = 0.0, sample_loss
+    with nogil:
+        for i in range(n_rows):
+            if weighted:
+                share = sample_weight[i] / total
+            for k in range(n_outputs):
+                residual = prediction[i, k] - <floating>y[i, k]
+                if weighted:
+                    delta[i, k] = residual * share
+                else:
+                    delta[i, k] = residual / total
+            sample_loss = _sample_loss(
+                &prediction[i, 0], &raw[i, 0], &y[i, 0], n_outputs, code
+            )
+            loss += sample_loss * sample_weight[i] if weighted else sample_loss
+    return loss / weight_sum

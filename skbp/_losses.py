@@ -162,6 +162,10 @@ class OutputLayer:
         ``raw_gradient(y, raw, prediction, out, ops=NUMPY)`` writes the
         gradient of the per-sample loss with respect to the raw output into
         ``out`` and returns it.
+    kernel_code : int, default=None
+        Its code in the compiled ``output_delta_and_loss`` kernel
+        (skbp/_kernels.pyx), for the pairs whose delta is ``prediction -
+        y``; None where there is none.
     """
 
     loss_name: str
@@ -169,6 +173,7 @@ class OutputLayer:
     link: Callable
     per_sample_loss: Callable
     raw_gradient: Callable
+    kernel_code: int = None
 
     def loss(self, y, raw, prediction, sample_weight=None, ops=NUMPY):
         """Return the (weighted) mean over samples of the per-sample loss.
@@ -236,6 +241,12 @@ _PAIRS = {
 
 OUTPUT_LAYER_NAMES = tuple(_PAIRS)
 
+_KERNEL_CODES = {
+    ("log_loss", "softmax"): 0,
+    ("log_loss", "logistic"): 1,
+    ("squared_error", "identity"): 2,
+}
+
 
 def get_output_layer(loss_name, link_name):
     """Return the :class:`OutputLayer` for a loss and an output activation.
@@ -253,5 +264,10 @@ def get_output_layer(loss_name, link_name):
     """
     per_sample_loss, raw_gradient = _PAIRS[loss_name, link_name]
     return OutputLayer(
-        loss_name, link_name, LINKS[link_name], per_sample_loss, raw_gradient
+        loss_name,
+        link_name,
+        LINKS[link_name],
+        per_sample_loss,
+        raw_gradient,
+        _KERNEL_CODES.get((loss_name, link_name)),
     )

@@ -18,6 +18,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from ._optimizers import add_penalty_gradient
 from ._primitives import NUMPY, primitives_for
 
 
@@ -175,6 +176,8 @@ class Workspace:
         self.grad = empty(network.n_params, dtype)
         self.step = empty(network.n_params, dtype)
         self._views = {}
+        # The L2 term that the last loss_and_grad left to the optimizer.
+        self.penalty = None
         # The last forward pass's dropout masks and pre-mask outputs.
         self.masks = None
         self.unmasked_outputs = None
@@ -287,12 +290,12 @@ def forward(network, theta, X, workspace, masks=None):
         z = raw if layer == last else layer_outputs[layer]
         matmul = ops.matmul if layer == 0 else ops.dense_matmul  # X may be sparse
         z = matmul(activations[-1], coefs[layer], out=z)
-        z += intercepts[layer]
         if layer == last:
+            z += intercepts[layer]
             raw = z
             activations.append(network.output.link(z, layer_outputs[layer], ops))
         else:
-            output = network.hidden.forward(z, ops)
+            output = add_bias_and_activate(network.hidden, z, intercepts[layer], ops)
             if masks is not None and masks[layer] is not None:
                 workspace.unmasked_outputs[layer] = output
                 output = output * masks[layer]
@@ -368,8 +371,86 @@ def backward(network, theta, activations, deltas, workspace):
                     output, previous, ops, z=preactivations[layer - 1]
                 )
             else:
-                network.hidden.multiply_derivative(output, previous, ops)
+                _multiply_derivative(network.hidden, output, previous, ops)
     return workspace.grad
+
+
+def _kernel_serves(kernel, activation, arrays):
+    """Whether a compiled kernel serves ``activation`` on these NumPy arrays."""
+    return (
+        kernel is not None
+        and activation.kernel_code is not None
+        and all(
+            type(a) is np.ndarray
+            and a.flags.c_contiguous
+            and a.dtype == arrays[0].dtype
+            for a in arrays
+        )
+        and arrays[0].dtype in _KERNEL_DTYPES
+    )
+
+
+_KERNEL_DTYPES = (np.float32, np.float64)
+
+
+def _output_kernel_serves(kernel, output, prediction, y, sample_weight):
+    """Whether ``output_delta_and_loss`` serves this batch (NumPy, one dtype)."""
+    return (
+        kernel is not None
+        and output.kernel_code is not None
+        and type(y) is np.ndarray
+        and y.flags.c_contiguous
+        and (y.dtype == bool or y.dtype == prediction.dtype)
+        and (
+            sample_weight is None
+            or (
+                sample_weight.dtype == prediction.dtype
+                and sample_weight.flags.c_contiguous
+            )
+        )
+        and prediction.dtype in _KERNEL_DTYPES
+    )
+
+
+def add_bias_and_activate(activation, z, bias, ops=NUMPY):
+    """Return ``activation.forward(z + bias)``, ``z`` overwritten.
+
+    The compiled ``bias_activation`` kernel takes both in one pass where it
+    serves the activation (identity, ReLU, leaky ReLU on NumPy arrays), bit
+    for bit the two passes it replaces (``tests/test_kernels.py``).
+
+    Parameters
+    ----------
+    activation : Activation
+        The hidden layers' activation.
+    z : array of shape (n_samples, n_units)
+        The layer's product ``a @ W``; overwritten.
+    bias : array of shape (n_units,)
+        The layer's bias.
+    ops : primitives, default=NUMPY
+        The array primitives of the arrays' namespace.
+
+    Returns
+    -------
+    output : array of shape (n_samples, n_units)
+    """
+    kernel = ops.fused_bias_activation
+    if _kernel_serves(kernel, activation, (z, bias)) and z.ndim == 2:
+        kernel(z, bias, activation.kernel_code, activation.slope)
+        return z
+    z += bias
+    return activation.forward(z, ops)
+
+
+def _multiply_derivative(activation, output, delta, ops):
+    """``activation.multiply_derivative``, through the compiled kernel if any."""
+    kernel = ops.fused_derivative
+    if activation.kernel_code == 0:  # the identity's derivative is one
+        return delta
+    if _kernel_serves(kernel, activation, (delta, output)):
+        kernel(delta, output, activation.kernel_code, activation.slope)
+        return delta
+    return activation.multiply_derivative(output, delta, ops)
 
 
 def _through_dropout(workspace, hidden_layer, delta):
@@ -396,6 +477,7 @@ def loss_and_grad(
     workspace=None,
     weight_total=None,
     dropout=None,
+    penalty_gradient=True,
 ):
     """Return the regularised loss and its gradient with respect to ``theta``.
 
@@ -438,6 +520,11 @@ def loss_and_grad(
     dropout : Dropout, default=None
         Draws this batch's dropout masks (:mod:`skbp._dropout`); the loss and
         gradient are then those of the thinned network.
+    penalty_gradient : bool, default=True
+        Whether to add the L2 term to the gradient.  False leaves it to the
+        optimizer's fused step: the gradient returned lacks it, and
+        ``workspace.penalty`` holds what it takes, ``(n_coefs, alpha /
+        sum(sample_weight))`` (None for ``alpha=0``).
 
     Returns
     -------
@@ -458,15 +545,32 @@ def loss_and_grad(
         masks = dropout.masks(X.shape[0], network.layer_units[1:-1], theta.dtype, ops)
     activations, raw = forward(network, theta, X, workspace, masks)
     _, _, deltas = workspace.rows(X.shape[0])
-    output_delta = network.output.gradient(y, raw, activations[-1], deltas[-1], ops)
     block_weight = X.shape[0] if sample_weight is None else ops.sum(sample_weight)
     weight_sum = block_weight if weight_total is None else weight_total
-    if sample_weight is None:
-        output_delta /= weight_sum
+    prediction = activations[-1]
+    kernel = ops.fused_output
+    if weight_total is None and _output_kernel_serves(
+        kernel, network.output, prediction, y, sample_weight
+    ):
+        target = y.view(np.uint8) if y.dtype == bool else y
+        loss = kernel(
+            prediction,
+            raw,
+            target,
+            sample_weight,
+            weight_sum,
+            deltas[-1],
+            network.output.kernel_code,
+        )
+        grad = backward(network, theta, activations, deltas, workspace)
     else:
-        output_delta *= (sample_weight / weight_sum)[:, None]
-    grad = backward(network, theta, activations, deltas, workspace)
-    loss = network.output.loss(y, raw, activations[-1], sample_weight, ops)
+        output_delta = network.output.gradient(y, raw, prediction, deltas[-1], ops)
+        if sample_weight is None:
+            output_delta /= weight_sum
+        else:
+            output_delta *= (sample_weight / weight_sum)[:, None]
+        grad = backward(network, theta, activations, deltas, workspace)
+        loss = network.output.loss(y, raw, prediction, sample_weight, ops)
     if weight_total is not None:
         loss = loss * block_weight / weight_total  # this block's share of J
     # The optimizer's step buffer is free until the gradient is complete.
@@ -479,11 +583,23 @@ def loss_and_grad(
         weight_total=weight_sum,
         ops=ops,
         scratch=workspace.step,
+        gradient=penalty_gradient,
+        workspace=workspace,
     )
 
 
 def add_penalty(
-    loss, grad, theta, *, network, alpha, weight_total, ops=NUMPY, scratch=None
+    loss,
+    grad,
+    theta,
+    *,
+    network,
+    alpha,
+    weight_total,
+    ops=NUMPY,
+    scratch=None,
+    gradient=True,
+    workspace=None,
 ):
     """Add the L2 term of :math:`J` to a loss and, in place, to its gradient.
 
@@ -514,18 +630,25 @@ def add_penalty(
         The array primitives of the arrays' namespace.
     scratch : array of shape (n_params,), default=None
         A buffer the scaled weights may be written into.
+    gradient : bool, default=True
+        Whether to add the gradient's term; if not, it is recorded as
+        ``workspace.penalty`` for the optimizer (see :func:`loss_and_grad`).
+    workspace : Workspace, default=None
+        Where the deferred term is recorded.
 
     Returns
     -------
     loss, grad
         The penalised loss, and ``grad``.
     """
-    if not alpha:
+    penalty = (network.n_coefs, alpha / weight_total) if alpha else None
+    if not gradient:
+        workspace.penalty = penalty
+    if penalty is None:
         return loss, grad
-    n_coefs = network.n_coefs
-    weights = theta[:n_coefs]
-    out = None if scratch is None else scratch[:n_coefs]
-    grad[:n_coefs] += ops.multiply(weights, alpha / weight_total, out=out)
+    if gradient:
+        add_penalty_gradient(grad, theta, penalty, ops, scratch)
+    weights = theta[: network.n_coefs]
     return loss + 0.5 * alpha * ops.scalar(weights @ weights) / weight_total, grad
 
 
@@ -555,9 +678,9 @@ def hidden_activations_from_views(hidden, coefs, intercepts, X, ops=None):
     activation = X
     for layer, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
         matmul = ops.matmul if layer == 0 else ops.dense_matmul  # X may be sparse
-        activation = matmul(activation, coef)
-        activation += intercept
-        activation = hidden.forward(activation, ops)
+        activation = add_bias_and_activate(
+            hidden, matmul(activation, coef), intercept, ops
+        )
     return activation
 
 

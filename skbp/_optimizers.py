@@ -5,9 +5,15 @@ the caller adds the step to ``theta``.  No printing, no stopping logic, no
 learning-rate schedule (DESIGN.md, principle 8).  The arithmetic follows
 scikit-learn's ``_stochastic_optimizers`` step for step, so that the same
 gradients give the same updates.
+
+States are transactional: :meth:`OptimizerState.guard` returns a snapshot
+that shares the state's arrays instead of copying them, and the next step
+writes its new values aside (into spare arrays) and swaps them in, so the
+snapshot's arrays are never written.  A ``partial_fit`` call that fails puts
+the snapshot back; one that succeeds has paid no copy of the state.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
@@ -20,8 +26,86 @@ def _zeros_like(theta):
     return primitives_for(theta).zeros(theta.shape, theta.dtype)
 
 
+class OptimizerState:
+    """What SGD's and Adam's states share: the transactional write.
+
+    Subclasses are dataclasses whose array fields are named in
+    ``array_fields``.  ``_spare`` (arrays of the same shapes, or None) and
+    ``_guarded`` are bookkeeping, not state: plain attributes rather than
+    fields, so that copies (``dataclasses.replace``) and pickles start
+    without them.
+    """
+
+    array_fields: ClassVar[tuple] = ()
+    _spare = None
+    _guarded = False
+
+    def guard(self):
+        """Return a snapshot of this state; the next write goes aside.
+
+        Returns
+        -------
+        snapshot : OptimizerState
+            Shares this state's arrays, which no later step writes into.
+        """
+        snapshot = replace(self)
+        self._guarded = True
+        return snapshot
+
+    def write_targets(self):
+        """The arrays the next step writes its new values into.
+
+        The state's own arrays, or, after :meth:`guard`, its spare arrays
+        (allocated on first use); pass them to :meth:`commit` after the step.
+
+        Returns
+        -------
+        targets : tuple of array
+        """
+        current = self.arrays()
+        if not self._guarded:
+            return current
+        if self._spare is None:
+            self._spare = tuple(
+                primitives_for(a).empty(a.shape, a.dtype) for a in current
+            )
+        return self._spare
+
+    def commit(self, targets):
+        """Make ``targets`` (from :meth:`write_targets`) the state's arrays."""
+        if not self._guarded:
+            return  # the step wrote in place
+        current = self.arrays()
+        for name, array in zip(self.array_fields, targets, strict=True):
+            setattr(self, name, array)
+        self._spare, self._guarded = current, False
+
+    def writable(self):
+        """Make the state's arrays safe to update in place, and return self.
+
+        After :meth:`guard`, the arrays are first copied into the spare ones
+        (the NumPy expressions and the per-example loop update in place).
+        """
+        if self._guarded:
+            targets = self.write_targets()
+            for target, array in zip(targets, self.arrays(), strict=True):
+                target[...] = array
+            self.commit(targets)
+        return self
+
+    def arrays(self):
+        """The state's arrays, in ``array_fields`` order."""
+        return tuple(getattr(self, name) for name in self.array_fields)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_spare", None)
+        state.pop("_guarded", None)
+        return state
+
+
 @dataclass
-class SGDState:
+class SGDState(OptimizerState):
     """Velocity of SGD with momentum.
 
     Parameters
@@ -31,6 +115,7 @@ class SGDState:
     """
 
     velocity: np.ndarray
+    array_fields: ClassVar[tuple] = ("velocity",)
 
 
 @dataclass(frozen=True)
@@ -97,12 +182,32 @@ class SGD:
         # momentum * velocity - learning_rate * grad, written over scaled_grad
         return ops.subtract(self.momentum * velocity, scaled_grad, out=scaled_grad)
 
-    def apply(self, theta, grad, state, learning_rate, out=None, ops=NUMPY):
+    def apply(
+        self, theta, grad, state, learning_rate, out=None, ops=NUMPY, penalty=None
+    ):
         """Take one step: ``theta += update(...)``, state updated too.
 
-        Where the primitives have a compiled ``fused_sgd_step``, the velocity
-        and ``theta`` are updated in one pass, bit for bit as :meth:`update`
-        and the addition would (``tests/test_kernels.py``).
+        Where the primitives have a compiled ``fused_sgd_step``, the L2 term,
+        the velocity and ``theta`` are updated in one pass, bit for bit as
+        :func:`add_penalty_gradient`, :meth:`update` and the addition would
+        (``tests/test_kernels.py``).  A guarded state (see
+        :class:`OptimizerState`) gets its new velocity aside.
+
+        Parameters
+        ----------
+        theta, grad : ndarray of shape (n_params,)
+            The parameters (updated in place) and the objective's gradient.
+        state : SGDState
+            Optimizer state.
+        learning_rate : float
+            Current learning rate.
+        out : ndarray of shape (n_params,), default=None
+            Scratch for the NumPy expressions.
+        ops : primitives, default=NUMPY
+            The array primitives of the arrays' namespace.
+        penalty : tuple of (int, float), default=None
+            ``(n_coefs, alpha / sum(sample_weight))``: the L2 term that
+            ``grad`` still lacks on its first ``n_coefs`` entries.
 
         Returns
         -------
@@ -110,9 +215,25 @@ class SGD:
             Updated in place.
         """
         kernel = ops.fused_sgd_step
-        if kernel is None or not _fusable(theta, grad, (learning_rate, self.momentum)):
-            return _apply_step(self, theta, grad, state, learning_rate, out, ops)
-        kernel(theta, grad, state.velocity, learning_rate, self.momentum, self.nesterov)
+        if kernel is None or not _fusable(
+            theta, grad, (learning_rate, self.momentum, *_scale_of(penalty))
+        ):
+            grad = add_penalty_gradient(grad, theta, penalty, ops, out)
+            return _apply_step(
+                self, theta, grad, state.writable(), learning_rate, out, ops
+            )
+        (velocity,) = targets = state.write_targets()
+        kernel(
+            theta,
+            grad,
+            state.velocity,
+            velocity,
+            learning_rate,
+            self.momentum,
+            self.nesterov,
+            *_penalty_arguments(penalty),
+        )
+        state.commit(targets)
         return theta
 
 
@@ -123,7 +244,7 @@ def _apply_step(optimizer, theta, grad, state, learning_rate, out, ops):
 
 
 @dataclass
-class AdamState:
+class AdamState(OptimizerState):
     """Moment estimates and step count of Adam.
 
     Parameters
@@ -137,6 +258,7 @@ class AdamState:
     first_moment: np.ndarray
     second_moment: np.ndarray
     n_steps: int = field(default=0)
+    array_fields: ClassVar[tuple] = ("first_moment", "second_moment")
 
 
 @dataclass(frozen=True)
@@ -216,12 +338,18 @@ class Adam:
             / (1 - self.beta_1**n_steps)
         )
 
-    def apply(self, theta, grad, state, learning_rate, out=None, ops=NUMPY):
+    def apply(
+        self, theta, grad, state, learning_rate, out=None, ops=NUMPY, penalty=None
+    ):
         """Take one step: ``theta += update(...)``, state updated too.
 
-        Where the primitives have a compiled ``fused_adam_step``, the moments
-        and ``theta`` are updated in one pass, bit for bit as :meth:`update`
-        and the addition would (``tests/test_kernels.py``).
+        Where the primitives have a compiled ``fused_adam_step``, the L2 term,
+        the moments and ``theta`` are updated in one pass, bit for bit as
+        :func:`add_penalty_gradient`, :meth:`update` and the addition would
+        (``tests/test_kernels.py``).  A guarded state (see
+        :class:`OptimizerState`) gets its new moments aside.
+
+        Parameters are those of :meth:`SGD.apply`.
 
         Returns
         -------
@@ -229,31 +357,76 @@ class Adam:
             Updated in place.
         """
         kernel = ops.fused_adam_step
-        constants = (self.beta_1, self.beta_2, self.epsilon)
+        constants = (self.beta_1, self.beta_2, self.epsilon, *_scale_of(penalty))
         if kernel is None or not _fusable(theta, grad, constants):
-            return _apply_step(self, theta, grad, state, learning_rate, out, ops)
+            grad = add_penalty_gradient(grad, theta, penalty, ops, out)
+            return _apply_step(
+                self, theta, grad, state.writable(), learning_rate, out, ops
+            )
         state.n_steps += 1
         corrected = self._corrected_rate(learning_rate, state.n_steps)
+        targets = state.write_targets()
         kernel(
             theta,
             grad,
             state.first_moment,
             state.second_moment,
+            *targets,
             self.beta_1,
             self.beta_2,
             self.epsilon,
             corrected,
+            *_penalty_arguments(penalty),
         )
+        state.commit(targets)
         return theta
+
+
+def add_penalty_gradient(grad, theta, penalty, ops=NUMPY, scratch=None):
+    """Add the L2 term to the weights' gradient, in place, and return ``grad``.
+
+    ``grad[:n_coefs] += theta[:n_coefs] * scale``, the gradient part of
+    :func:`skbp._network.add_penalty` (which calls this).
+
+    Parameters
+    ----------
+    grad, theta : array of shape (n_params,)
+        The gradient (updated) and the parameters.
+    penalty : tuple of (int, float) or None
+        ``(n_coefs, alpha / sum(sample_weight))``; None adds nothing.
+    ops : primitives, default=NUMPY
+        The array primitives of the arrays' namespace.
+    scratch : array of shape (n_params,), default=None
+        A buffer the scaled weights may be written into.
+
+    Returns
+    -------
+    grad : array of shape (n_params,)
+    """
+    if penalty is None:
+        return grad
+    n_coefs, scale = penalty
+    out = None if scratch is None else scratch[:n_coefs]
+    grad[:n_coefs] += ops.multiply(theta[:n_coefs], scale, out=out)
+    return grad
+
+
+def _scale_of(penalty):
+    """The penalty's scale as a constant for :func:`_fusable`, if any."""
+    return () if penalty is None else (penalty[1],)
+
+
+def _penalty_arguments(penalty):
+    return () if penalty is None else penalty
 
 
 def _fusable(theta, grad, constants):
     """Whether the compiled kernel computes what the NumPy update would.
 
     One float dtype, contiguous vectors; and in float32, constants that are
-    Python numbers: NumPy rounds those to float32 first, as the kernel does,
-    but multiplies by a NumPy float64 (a ``beta_1=np.float64(0.9)``) in
-    float64, which the kernel does not.
+    Python numbers (or float32 scalars): NumPy rounds those to float32 first,
+    as the kernel does, but multiplies by a NumPy float64 (a
+    ``beta_1=np.float64(0.9)``) in float64, which the kernel does not.
     """
     return (
         theta.dtype == grad.dtype
@@ -261,6 +434,10 @@ def _fusable(theta, grad, constants):
         and theta.flags.c_contiguous
         and grad.flags.c_contiguous
         and (
-            theta.dtype == np.float64 or all(type(c) in (float, int) for c in constants)
+            theta.dtype == np.float64
+            or all(
+                type(c) in (float, int) or type(c) is theta.dtype.type
+                for c in constants
+            )
         )
     )

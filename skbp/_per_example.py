@@ -159,7 +159,8 @@ def run_per_example_epoch(plan, theta, data, settings, progress, *, order, inter
     if order is not None:
         order = np.ascontiguousarray(order, dtype=np.intp)
     optimizer = settings.optimizer
-    velocity = progress.optimizer_state.velocity
+    # In place: a guarded state copies its velocity aside first.
+    velocity = progress.optimizer_state.writable().velocity
     n_samples = data.n_samples
     accumulated = 0.0
     for start in range(0, n_samples, plan.chunk):

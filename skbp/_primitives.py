@@ -31,9 +31,13 @@ from sklearn.utils._array_api import move_to
 
 try:  # built by `pip install .` (setup.py); the NumPy expressions otherwise
     from ._kernels import adam_step as _fused_adam_step
+    from ._kernels import bias_activation as _fused_bias_activation
+    from ._kernels import multiply_derivative as _fused_derivative
+    from ._kernels import output_delta_and_loss as _fused_output
     from ._kernels import sgd_step as _fused_sgd_step
 except ImportError:  # pragma: no cover - a source tree without the build
     _fused_adam_step = _fused_sgd_step = None
+    _fused_bias_activation = _fused_derivative = _fused_output = None
 try:
     from ._sgd_loop import sgd_epoch as _per_example_sgd
 except ImportError:  # pragma: no cover - a source tree without the build
@@ -140,6 +144,11 @@ class NumPyPrimitives:
     # Compiled kernels (skbp/_kernels.pyx), bit for bit the ufunc passes.
     fused_adam_step = staticmethod(_fused_adam_step) if _fused_adam_step else None
     fused_sgd_step = staticmethod(_fused_sgd_step) if _fused_sgd_step else None
+    fused_bias_activation = (
+        staticmethod(_fused_bias_activation) if _fused_bias_activation else None
+    )
+    fused_derivative = staticmethod(_fused_derivative) if _fused_derivative else None
+    fused_output = staticmethod(_fused_output) if _fused_output else None
     # The compiled per-example SGD loop (skbp/_sgd_loop.pyx); see _per_example.
     per_example_sgd = staticmethod(_per_example_sgd) if _per_example_sgd else None
 
@@ -223,6 +232,9 @@ class ArrayAPIPrimitives:
     syncs_each_step = False
     fused_adam_step = None
     fused_sgd_step = None
+    fused_bias_activation = None
+    fused_derivative = None
+    fused_output = None
     per_example_sgd = None
 
     def __init__(self, xp, device):

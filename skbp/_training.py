@@ -10,7 +10,7 @@ driver is in :mod:`skbp._lbfgs`.
 
 import math
 import warnings
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -91,8 +91,9 @@ class Progress:
 
         Training only appends to the lists and rebinds ``best_theta``, so the
         lists' lengths and a shallow copy of the fields suffice; the optimizer
-        state is updated in place, so it is copied. The cost is independent
-        of how long ``loss_curve`` has grown.
+        state is guarded (:meth:`skbp._optimizers.OptimizerState.guard`): its
+        next step writes aside, so no copy is made. The cost is independent
+        of how long ``loss_curve`` has grown and of the number of parameters.
 
         Returns
         -------
@@ -105,7 +106,8 @@ class Progress:
             for name in ("loss_curve", "validation_scores", "validation_losses")
             if fields[name] is not None
         }
-        optimizer_state = _copy_state(self.optimizer_state)
+        state = self.optimizer_state
+        optimizer_state = None if state is None else state.guard()
 
         def restore():
             for name, length in lengths.items():
@@ -146,12 +148,8 @@ def _copy_state(state, convert=copy_array):
     """Copy an optimizer state dataclass, its arrays through ``convert``."""
     if state is None:
         return None
-    arrays = {
-        f.name: convert(getattr(state, f.name))
-        for f in fields(state)
-        if hasattr(getattr(state, f.name), "shape")
-    }
-    return replace(state, **arrays)
+    arrays = {name: convert(getattr(state, name)) for name in state.array_fields}
+    return replace(state, **arrays)  # without the spare arrays
 
 
 def _batch_slices(n_samples, batch_size):
@@ -367,6 +365,7 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
             alpha=settings.alpha,
             workspace=workspace,
             dropout=settings.dropout,
+            penalty_gradient=False,  # the optimizer's step adds it
         )
         if per_step_checks and not math.isfinite(loss):
             return loss
@@ -380,6 +379,7 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
             progress.learning_rate,
             workspace.step,
             ops,
+            penalty=workspace.penalty,
         )
         interrupt.end_atomic()
         interrupt.check()
