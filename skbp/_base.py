@@ -10,6 +10,7 @@ float arrays.
 import math
 import warnings
 from numbers import Integral, Real
+from operator import attrgetter, is_
 from types import SimpleNamespace
 
 import numpy as np
@@ -189,11 +190,9 @@ class _BaseBackprop(
         ``set_params`` may come between calls; comparing the values by
         identity makes the check free when nothing changed.
         """
-        values = tuple(getattr(self, name) for name in param_names(type(self)))
+        values = attrgetter(*param_names(type(self)))(self)
         validated = self.__dict__.get("_validated_params", ())
-        if len(values) != len(validated) or any(
-            value is not old for value, old in zip(values, validated, strict=True)
-        ):
+        if len(values) != len(validated) or not all(map(is_, values, validated)):
             self._validate_params()
             self._validated_params = values
 
@@ -746,6 +745,12 @@ class _BaseBackprop(
         """Apply the output link to ``raw`` (a fresh array)."""
         ops = primitives_for(raw) if ops is None else ops
         return self._network.output.link(raw, raw, ops)
+
+    def __sklearn_is_fitted__(self):
+        # What check_is_fitted would find by scanning every attribute for a
+        # trailing underscore, in one lookup: _fit_context asks on every
+        # partial_fit call.
+        return "coefs_" in self.__dict__
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -271,8 +271,11 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
     def _set_partial_fit_classes(self, y, classes):
         y, classes = to_host(y), to_host(classes)
         if hasattr(self, "classes_"):
-            if classes is not None and not np.array_equal(
-                np.unique(classes), self._host_classes
+            # The classes as they were, sorted, need no np.unique (a sort).
+            if (
+                classes is not None
+                and not np.array_equal(classes, self._host_classes)
+                and not np.array_equal(np.unique(classes), self._host_classes)
             ):
                 raise ValueError(
                     f"classes={np.unique(classes)!r} is not the same as on the "

@@ -101,8 +101,13 @@ def finite_raw(raw, ops=NUMPY):
     Overflowing products give +-inf; as the largest float they still rank and
     saturate the output units, where inf would turn the softmax into NaN.
     """
-    largest = float(np.finfo(ops.host_dtype(raw.dtype)).max)
+    largest = _LARGEST_FINITE[ops.host_dtype(raw.dtype)]
     return ops.clip(raw, -largest, largest, out=raw)
+
+
+_LARGEST_FINITE = {
+    np.dtype(dtype): float(np.finfo(dtype).max) for dtype in (np.float32, np.float64)
+}
 
 
 def inside_unit_interval(proba, ops=NUMPY):

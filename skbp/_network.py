@@ -375,18 +375,17 @@ def backward(network, theta, activations, deltas, workspace):
     return workspace.grad
 
 
-def _kernel_serves(kernel, activation, arrays):
+def _kernel_serves(kernel, activation, array, other):
     """Whether a compiled kernel serves ``activation`` on these NumPy arrays."""
     return (
         kernel is not None
         and activation.kernel_code is not None
-        and all(
-            type(a) is np.ndarray
-            and a.flags.c_contiguous
-            and a.dtype == arrays[0].dtype
-            for a in arrays
-        )
-        and arrays[0].dtype in _KERNEL_DTYPES
+        and type(array) is np.ndarray
+        and type(other) is np.ndarray
+        and array.dtype in _KERNEL_DTYPES
+        and other.dtype == array.dtype
+        and array.flags.c_contiguous
+        and other.flags.c_contiguous
     )
 
 
@@ -435,7 +434,7 @@ def add_bias_and_activate(activation, z, bias, ops=NUMPY):
     output : array of shape (n_samples, n_units)
     """
     kernel = ops.fused_bias_activation
-    if _kernel_serves(kernel, activation, (z, bias)) and z.ndim == 2:
+    if _kernel_serves(kernel, activation, z, bias) and z.ndim == 2:
         kernel(z, bias, activation.kernel_code, activation.slope)
         return z
     z += bias
@@ -447,7 +446,7 @@ def _multiply_derivative(activation, output, delta, ops):
     kernel = ops.fused_derivative
     if activation.kernel_code == 0:  # the identity's derivative is one
         return delta
-    if _kernel_serves(kernel, activation, (delta, output)):
+    if _kernel_serves(kernel, activation, delta, output):
         kernel(delta, output, activation.kernel_code, activation.slope)
         return delta
     return activation.multiply_derivative(output, delta, ops)
