@@ -2,8 +2,9 @@
 
 Every case runs both libraries in this one process, interleaved (skbp,
 sklearn, sklearn, skbp, ...), and reports the median time of each, the
-ratio skbp / scikit-learn, the accuracy and final loss of both (the speed
-must not come from doing less), and skbp's fraction of the "matmul floor":
+median of the per-repeat ratios skbp / scikit-learn (and their range), the
+accuracy and final loss of both (the speed must not come from doing less),
+and skbp's fraction of the "matmul floor":
 the time that the same forward and backward matrix products alone take when
 written into preallocated buffers, measured in every repeat between the two
 libraries' runs. The machine's load average is printed before and after.
@@ -325,19 +326,36 @@ def _format_quality(quality):
     return f"{accuracy:.3f} / {loss:.4f}"
 
 
+def paired_ratios(case):
+    """skbp's time over scikit-learn's, repeat by repeat.
+
+    The two runs of a repeat are adjacent in time, so they see the same
+    machine: this machine's speed moves by up to 1.7x between periods of
+    a few seconds, which a ratio of the two medians would mix in.  The
+    report quotes the median of these ratios and their range.
+    """
+    return [
+        ours / theirs
+        for ours, theirs in zip(case.times["skbp"], case.times["sklearn"], strict=True)
+    ]
+
+
 def report(cases, memory):
     print(
-        "| case | skbp (s) | scikit-learn (s) | ratio | goal | matmul floor "
+        "| case | skbp (s) | scikit-learn (s) | ratio | range | goal | matmul floor "
         "| accuracy / loss, skbp | scikit-learn |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for case in cases:
         ours = statistics.median(case.times["skbp"])
         theirs = statistics.median(case.times["sklearn"])
+        ratios = paired_ratios(case)
         floor = statistics.median(case.floor_times) if case.floor_times else None
         fraction = "-" if floor is None else f"{floor / ours:.0%}"
         print(
-            f"| {case.name} | {ours:.4f} | {theirs:.4f} | {ours / theirs:.2f} "
+            f"| {case.name} | {ours:.4f} | {theirs:.4f} "
+            f"| {statistics.median(ratios):.2f} "
+            f"| {min(ratios):.2f}-{max(ratios):.2f} "
             f"| <= {case.goal} | {fraction} | {_format_quality(case.quality['skbp'])} "
             f"| {_format_quality(case.quality['sklearn'])} |"
         )

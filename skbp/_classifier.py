@@ -15,7 +15,12 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from ._array_api import to_host
 from ._base import _BaseBackprop
 from ._docstrings import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
-from ._guards import inside_unit_interval, quiet_floats, unchanged_on_error
+from ._guards import (
+    fused_softmax_proba,
+    inside_unit_interval,
+    quiet_floats,
+    unchanged_on_error,
+)
 from ._losses import LINKS, log_logistic, log_softmax
 from ._primitives import primitives_for
 from ._validation import comparable_labels, score_weights
@@ -564,6 +569,10 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         elif raw.shape[1] == 1 and not self._is_multilabel():
             proba = ops.concat_columns([ops.expit(-raw), ops.expit(raw)])
         else:
+            if self._network.output.link_name == "softmax":
+                proba = fused_softmax_proba(raw, ops)  # one compiled pass
+                if proba is not None:
+                    return proba
             proba = self._unit_probabilities(raw, ops)
         return inside_unit_interval(proba, ops)
 

@@ -110,6 +110,26 @@ _LARGEST_FINITE = {
 }
 
 
+def fused_softmax_proba(raw, ops=NUMPY):
+    """Softmax probabilities inside (0, 1), in place, by the compiled kernel.
+
+    ``inside_unit_interval(softmax(raw))`` in one pass per row, for finite
+    raw outputs in a C-contiguous float NumPy array (the NumPy predict path);
+    None where the kernel does not serve.
+    """
+    kernel = ops.fused_softmax_proba
+    if (
+        kernel is None
+        or type(raw) is not np.ndarray
+        or raw.dtype not in _UNIT_INTERVAL_INSIDE
+        or not raw.flags.c_contiguous
+    ):
+        return None
+    lowest, highest = _UNIT_INTERVAL_INSIDE[raw.dtype]
+    kernel(raw, float(lowest), float(highest))
+    return raw
+
+
 def inside_unit_interval(proba, ops=NUMPY):
     """Clip probabilities in place to the floats strictly between 0 and 1."""
     lowest, highest = _UNIT_INTERVAL_INSIDE[ops.host_dtype(proba.dtype)]

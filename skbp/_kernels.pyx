@@ -372,3 +372,43 @@ def output_delta_and_loss(
             )
             loss += sample_loss * sample_weight[i] if weighted else sample_loss
     return loss / weight_sum
+
+
+def softmax_inside_unit_interval(
+    floating[:, ::1] raw, double lowest, double highest
+):
+    """Row-wise softmax of finite ``raw``, in place, clipped to [lowest, highest].
+
+    The operations of skbp._losses' softmax (``exp(raw - max)`` over its row
+    sum) then skbp._guards.inside_unit_interval, in one pass per row.  The
+    row sum is taken in order and ``exp`` is the C library's, so values
+    agree with NumPy's to a few units in the last place
+    (``tests/test_kernels.py``), not bit for bit.
+
+    Parameters
+    ----------
+    raw : ndarray of shape (n_samples, n_outputs)
+        Finite raw outputs; overwritten with the probabilities.
+    lowest, highest : float
+        The smallest and largest floats strictly inside (0, 1).
+    """
+    cdef Py_ssize_t i, k, n_rows = raw.shape[0], n_outputs = raw.shape[1]
+    cdef floating low = <floating>lowest
+    cdef floating high = <floating>highest
+    cdef floating shift, value
+    cdef floating* row
+    cdef double total
+    with nogil:
+        for i in range(n_rows):
+            row = &raw[i, 0]
+            shift = row[0]
+            for k in range(1, n_outputs):
+                if row[k] > shift:
+                    shift = row[k]
+            total = 0.0
+            for k in range(n_outputs):
+                row[k] = <floating>exp(row[k] - shift)
+                total += row[k]
+            for k in range(n_outputs):
+                value = <floating>(row[k] / total)
+                row[k] = low if value < low else (high if value > high else value)
