@@ -7,7 +7,15 @@ from setuptools import Extension, setup
 # the kernels must round exactly as the NumPy expressions they replace.
 # -fno-math-errno: sqrt may then be vectorised (errno is never read; NumPy
 # does not set it either), which changes no result.
-COMPILE_ARGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno"]
+COMPILE_ARGS = [
+    "-O3",
+    "-ffp-contract=off",
+    "-fno-fast-math",
+    "-fno-math-errno",
+    # Vectorise loops over many arrays (the Adam step reads and writes six):
+    # the loop is versioned on run-time checks that they do not overlap.
+    "--param=vect-max-version-for-alias-checks=64",
+]
 
 setup(
     ext_modules=cythonize(

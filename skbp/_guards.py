@@ -117,7 +117,7 @@ def fused_softmax_proba(raw, ops=NUMPY):
     raw outputs in a C-contiguous float NumPy array (the NumPy predict path);
     None where the kernel does not serve.
     """
-    kernel = ops.fused_softmax_proba
+    kernel = ops.fused_softmax
     if (
         kernel is None
         or type(raw) is not np.ndarray
@@ -126,7 +126,7 @@ def fused_softmax_proba(raw, ops=NUMPY):
     ):
         return None
     lowest, highest = _UNIT_INTERVAL_INSIDE[raw.dtype]
-    kernel(raw, float(lowest), float(highest))
+    kernel(raw, raw, float(lowest), float(highest))
     return raw
 
 

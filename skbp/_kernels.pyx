@@ -8,27 +8,55 @@ fast-math and without contracting products into fused multiply-adds; see
 setup.py).  ``tests/test_kernels.py`` compares them.
 """
 
-from libc.math cimport exp, log, log1p, sqrt, sqrtf
+from libc.math cimport INFINITY, exp, log, log1p, sqrt, sqrtf
 
 ctypedef fused floating:
     float
     double
 
 
-cdef inline floating _penalised(
-    const floating[::1] grad,
-    const floating[::1] theta,
-    Py_ssize_t i,
-    Py_ssize_t n_penalised,
-    floating penalty_scale,
+cdef inline void _adam_range(
+    floating* theta,
+    const floating* grad,
+    const floating* first_moment,
+    const floating* second_moment,
+    floating* first_moment_out,
+    floating* second_moment_out,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    bint penalised,
+    floating scale,
+    floating b1,
+    floating b2,
+    floating one_minus_b1,
+    floating one_minus_b2,
+    floating eps,
+    double corrected,
 ) noexcept nogil:
-    """``grad[i]``, plus the L2 term ``theta[i] * scale`` for the weights.
-
-    skbp._network.add_penalty's ``grad[:n_coefs] += weights * scale``.
-    """
-    if i < n_penalised:
-        return grad[i] + theta[i] * penalty_scale
-    return grad[i]
+    """Adam on ``[start, stop)``; ``penalised`` adds ``theta * scale`` first."""
+    cdef Py_ssize_t i
+    cdef floating g, m, v, scaled, root, ratio
+    for i in range(start, stop):
+        g = grad[i]
+        if penalised:
+            g = g + theta[i] * scale
+        scaled = g * one_minus_b1
+        m = first_moment[i] * b1
+        m = m + scaled
+        first_moment_out[i] = m
+        scaled = g * g
+        scaled = scaled * one_minus_b2
+        v = second_moment[i] * b2
+        v = v + scaled
+        second_moment_out[i] = v
+        if floating is float:
+            root = sqrtf(v)
+        else:
+            root = sqrt(v)
+        root = root + eps
+        ratio = m / root
+        ratio = <floating>(<double>ratio * -corrected)
+        theta[i] = theta[i] + ratio
 
 
 def adam_step(
@@ -72,34 +100,59 @@ def adam_step(
     penalty_scale : float, default=0.0
         ``alpha / sum(sample_weight)``.
     """
-    cdef Py_ssize_t i, n = theta.shape[0]
-    cdef floating b1 = <floating>beta_1
-    cdef floating b2 = <floating>beta_2
-    cdef floating one_minus_b1 = <floating>(1.0 - beta_1)
-    cdef floating one_minus_b2 = <floating>(1.0 - beta_2)
-    cdef floating eps = <floating>epsilon
-    cdef floating scale = <floating>penalty_scale
-    cdef floating g, m, v, scaled, root, ratio
+    cdef Py_ssize_t n = theta.shape[0]
+    cdef Py_ssize_t n_weights = min(max(n_penalised, 0), n)
+    if n == 0:
+        return
     with nogil:
-        for i in range(n):
-            g = _penalised(grad, theta, i, n_penalised, scale)
-            scaled = g * one_minus_b1
-            m = first_moment[i] * b1
-            m = m + scaled
-            first_moment_out[i] = m
-            scaled = g * g
-            scaled = scaled * one_minus_b2
-            v = second_moment[i] * b2
-            v = v + scaled
-            second_moment_out[i] = v
-            if floating is float:
-                root = sqrtf(v)
-            else:
-                root = sqrt(v)
-            root = root + eps
-            ratio = m / root
-            ratio = <floating>(<double>ratio * -corrected)
-            theta[i] = theta[i] + ratio
+        # Two loops, each branch-free so that it vectorises: the weights
+        # with the L2 term, then the biases without it.
+        _adam_range(
+            &theta[0], &grad[0], &first_moment[0], &second_moment[0],
+            &first_moment_out[0], &second_moment_out[0], 0, n_weights, True,
+            <floating>penalty_scale, <floating>beta_1, <floating>beta_2,
+            <floating>(1.0 - beta_1), <floating>(1.0 - beta_2),
+            <floating>epsilon, corrected,
+        )
+        _adam_range(
+            &theta[0], &grad[0], &first_moment[0], &second_moment[0],
+            &first_moment_out[0], &second_moment_out[0], n_weights, n, False,
+            <floating>penalty_scale, <floating>beta_1, <floating>beta_2,
+            <floating>(1.0 - beta_1), <floating>(1.0 - beta_2),
+            <floating>epsilon, corrected,
+        )
+
+
+cdef inline void _sgd_range(
+    floating* theta,
+    const floating* grad,
+    const floating* velocity,
+    floating* velocity_out,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    bint penalised,
+    floating scale,
+    floating rate,
+    floating mu,
+    bint nesterov,
+) noexcept nogil:
+    """SGD on ``[start, stop)``; ``penalised`` adds ``theta * scale`` first."""
+    cdef Py_ssize_t i
+    cdef floating g, scaled, v, step
+    for i in range(start, stop):
+        g = grad[i]
+        if penalised:
+            g = g + theta[i] * scale
+        scaled = g * rate
+        v = velocity[i] * mu
+        v = v - scaled
+        velocity_out[i] = v
+        if nesterov:
+            step = mu * v
+            step = step - scaled
+        else:
+            step = v
+        theta[i] = theta[i] + step
 
 
 def sgd_step(
@@ -137,23 +190,25 @@ def sgd_step(
     penalty_scale : float, default=0.0
         ``alpha / sum(sample_weight)``.
     """
-    cdef Py_ssize_t i, n = theta.shape[0]
+    cdef Py_ssize_t n = theta.shape[0]
+    cdef Py_ssize_t n_weights = min(max(n_penalised, 0), n)
+    cdef floating scale = <floating>penalty_scale
     cdef floating rate = <floating>learning_rate
     cdef floating mu = <floating>momentum
-    cdef floating scale = <floating>penalty_scale
-    cdef floating scaled, v, step
+    if n == 0:
+        return
     with nogil:
-        for i in range(n):
-            scaled = _penalised(grad, theta, i, n_penalised, scale) * rate
-            v = velocity[i] * mu
-            v = v - scaled
-            velocity_out[i] = v
-            if nesterov:
-                step = mu * v
-                step = step - scaled
-            else:
-                step = v
-            theta[i] = theta[i] + step
+        # Branch-free loops, so that each vectorises (see adam_step).
+        if nesterov:
+            _sgd_range(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
+                       0, n_weights, True, scale, rate, mu, True)
+            _sgd_range(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
+                       n_weights, n, False, scale, rate, mu, True)
+        else:
+            _sgd_range(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
+                       0, n_weights, True, scale, rate, mu, False)
+            _sgd_range(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
+                       n_weights, n, False, scale, rate, mu, False)
 
 
 # The activations with a fused kernel: their codes (skbp._activations).
@@ -374,41 +429,50 @@ def output_delta_and_loss(
     return loss / weight_sum
 
 
-def softmax_inside_unit_interval(
-    floating[:, ::1] raw, double lowest, double highest
+def softmax_rows(
+    const floating[:, ::1] raw,
+    floating[:, ::1] out,
+    double lowest=-INFINITY,
+    double highest=INFINITY,
 ):
-    """Row-wise softmax of finite ``raw``, in place, clipped to [lowest, highest].
+    """Row-wise softmax of ``raw`` into ``out``, clipped to [lowest, highest].
 
-    The operations of skbp._losses' softmax (``exp(raw - max)`` over its row
-    sum) then skbp._guards.inside_unit_interval, in one pass per row.  The
-    row sum is taken in order and ``exp`` is the C library's, so values
-    agree with NumPy's to a few units in the last place
-    (``tests/test_kernels.py``), not bit for bit.
+    The operations of skbp._losses' softmax link (``exp(raw - max)`` over
+    its row sum) and, with bounds, skbp._guards.inside_unit_interval, in one
+    pass per row; ``out`` may be ``raw`` itself.  The row sum is taken in
+    order and ``exp`` is the C library's, so values agree with NumPy's to a
+    few units in the last place (``tests/test_kernels.py``), not bit for bit.
 
     Parameters
     ----------
     raw : ndarray of shape (n_samples, n_outputs)
-        Finite raw outputs; overwritten with the probabilities.
-    lowest, highest : float
-        The smallest and largest floats strictly inside (0, 1).
+        Raw outputs.
+    out : ndarray of shape (n_samples, n_outputs)
+        Written with the probabilities.
+    lowest, highest : float, default=-inf, inf
+        Bounds to clip the probabilities to (none by default).
     """
     cdef Py_ssize_t i, k, n_rows = raw.shape[0], n_outputs = raw.shape[1]
     cdef floating low = <floating>lowest
     cdef floating high = <floating>highest
     cdef floating shift, value
-    cdef floating* row
+    cdef const floating* row
+    cdef floating* probabilities
     cdef double total
     with nogil:
         for i in range(n_rows):
             row = &raw[i, 0]
+            probabilities = &out[i, 0]
             shift = row[0]
             for k in range(1, n_outputs):
                 if row[k] > shift:
                     shift = row[k]
             total = 0.0
             for k in range(n_outputs):
-                row[k] = <floating>exp(row[k] - shift)
-                total += row[k]
+                probabilities[k] = <floating>exp(row[k] - shift)
+                total += probabilities[k]
             for k in range(n_outputs):
-                value = <floating>(row[k] / total)
-                row[k] = low if value < low else (high if value > high else value)
+                value = <floating>(probabilities[k] / total)
+                probabilities[k] = (
+                    low if value < low else (high if value > high else value)
+                )

@@ -35,11 +35,11 @@ try:  # built by `pip install .` (setup.py); the NumPy expressions otherwise
     from ._kernels import multiply_derivative as _fused_derivative
     from ._kernels import output_delta_and_loss as _fused_output
     from ._kernels import sgd_step as _fused_sgd_step
-    from ._kernels import softmax_inside_unit_interval as _fused_softmax_proba
+    from ._kernels import softmax_rows as _fused_softmax
 except ImportError:  # pragma: no cover - a source tree without the build
     _fused_adam_step = _fused_sgd_step = None
     _fused_bias_activation = _fused_derivative = _fused_output = None
-    _fused_softmax_proba = None
+    _fused_softmax = None
 try:
     from ._sgd_loop import sgd_epoch as _per_example_sgd
 except ImportError:  # pragma: no cover - a source tree without the build
@@ -151,9 +151,7 @@ class NumPyPrimitives:
     )
     fused_derivative = staticmethod(_fused_derivative) if _fused_derivative else None
     fused_output = staticmethod(_fused_output) if _fused_output else None
-    fused_softmax_proba = (
-        staticmethod(_fused_softmax_proba) if _fused_softmax_proba else None
-    )
+    fused_softmax = staticmethod(_fused_softmax) if _fused_softmax else None
     # The compiled per-example SGD loop (skbp/_sgd_loop.pyx); see _per_example.
     per_example_sgd = staticmethod(_per_example_sgd) if _per_example_sgd else None
 
@@ -240,7 +238,7 @@ class ArrayAPIPrimitives:
     fused_bias_activation = None
     fused_derivative = None
     fused_output = None
-    fused_softmax_proba = None
+    fused_softmax = None
     per_example_sgd = None
 
     def __init__(self, xp, device):

@@ -336,7 +336,7 @@ def test_a_fit_with_the_output_kernel_takes_the_same_steps(dtype, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fused_softmax_proba_agrees_with_the_numpy_passes(dtype):
+def test_fused_softmax_proba_agrees_with_the_numpy_passes(dtype, monkeypatch):
     from skbp._guards import fused_softmax_proba, inside_unit_interval
     from skbp._losses import LINKS
 
@@ -344,11 +344,24 @@ def test_fused_softmax_proba_agrees_with_the_numpy_passes(dtype):
     raw = (rng.normal(size=(300, 12)) * 10).astype(dtype)
     raw[0] = [1e4] + [0.0] * 11  # probabilities that round to 1 and to 0
     raw[1] = np.finfo(dtype).max  # ties at the largest float
-    expected = inside_unit_interval(LINKS["softmax"](raw, raw.copy()))
     fused = fused_softmax_proba(raw.copy())
+    monkeypatch.setattr(type(NUMPY), "fused_softmax", None)  # NumPy's passes
+    expected = inside_unit_interval(LINKS["softmax"](raw, raw.copy()))
     # exp is the C library's and the row sum runs in order: a few ulps.
     np.testing.assert_allclose(fused, expected, rtol=8 * np.finfo(dtype).eps, atol=0)
     assert fused.min() > 0 and fused.max() < 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_softmax_link_kernel_agrees_with_the_numpy_passes(dtype, monkeypatch):
+    from skbp._losses import LINKS
+
+    rng = np.random.default_rng(14)
+    raw = (rng.normal(size=(200, 7)) * 30).astype(dtype)
+    fused = LINKS["softmax"](raw, np.empty_like(raw))
+    monkeypatch.setattr(type(NUMPY), "fused_softmax", None)
+    expected = LINKS["softmax"](raw, np.empty_like(raw))
+    np.testing.assert_allclose(fused, expected, rtol=8 * np.finfo(dtype).eps, atol=0)
 
 
 def test_predict_proba_with_the_softmax_kernel_agrees_without(monkeypatch):
@@ -358,5 +371,5 @@ def test_predict_proba_with_the_softmax_kernel_agrees_without(monkeypatch):
     clf = BackpropClassifier(hidden_layer_sizes=(6,), max_iter=30, random_state=0)
     clf.fit(X, y)
     fused = clf.predict_proba(X)
-    monkeypatch.setattr(type(NUMPY), "fused_softmax_proba", None)
+    monkeypatch.setattr(type(NUMPY), "fused_softmax", None)
     np.testing.assert_allclose(fused, clf.predict_proba(X), rtol=1e-14, atol=0)
