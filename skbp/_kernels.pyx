@@ -8,11 +8,9 @@ fast-math and without contracting products into fused multiply-adds; see
 setup.py).  ``tests/test_kernels.py`` compares them.
 """
 
-from libc.math cimport INFINITY, exp, log, log1p, sqrt, sqrtf
+from libc.math cimport INFINITY, exp, log, sqrt, sqrtf
 
-ctypedef fused floating:
-    float
-    double
+from ._elementwise cimport floating, logaddexp0, sgd_element
 
 
 cdef inline void _adam_range(
@@ -138,21 +136,14 @@ cdef inline void _sgd_range(
 ) noexcept nogil:
     """SGD on ``[start, stop)``; ``penalised`` adds ``theta * scale`` first."""
     cdef Py_ssize_t i
-    cdef floating g, scaled, v, step
+    cdef floating g
     for i in range(start, stop):
         g = grad[i]
         if penalised:
             g = g + theta[i] * scale
-        scaled = g * rate
-        v = velocity[i] * mu
-        v = v - scaled
-        velocity_out[i] = v
-        if nesterov:
-            step = mu * v
-            step = step - scaled
-        else:
-            step = v
-        theta[i] = theta[i] + step
+        theta[i] = theta[i] + sgd_element(
+            g, velocity[i], rate, mu, nesterov, &velocity_out[i]
+        )
 
 
 def sgd_step(
@@ -330,13 +321,6 @@ cdef enum FusedOutput:
     IDENTITY_SQUARED_ERROR = 2
 
 
-cdef double _logaddexp0(double z) noexcept nogil:
-    """log(1 + exp(z)) without overflow."""
-    if z > 0:
-        return z + log1p(exp(-z))
-    return log1p(exp(z))
-
-
 cdef double _sample_loss(
     const floating* prediction,
     const floating* raw,
@@ -361,7 +345,7 @@ cdef double _sample_loss(
         return (largest_raw - log(largest_p)) * n_true - dot
     for k in range(n_outputs):
         if code == LOGISTIC_LOG_LOSS:
-            loss += _logaddexp0(raw[k]) - y[k] * raw[k]
+            loss += logaddexp0(raw[k]) - y[k] * raw[k]
         else:
             loss += (prediction[k] - y[k]) * (prediction[k] - y[k])
     return loss if code == LOGISTIC_LOG_LOSS else 0.5 * loss

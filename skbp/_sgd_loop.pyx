@@ -23,11 +23,9 @@ path to rounding (``tests/test_sgd_loop.py`` states the tolerances), not
 bit for bit.
 """
 
-from libc.math cimport exp, expm1, fabs, isfinite, log, log1p, tanh
+from libc.math cimport exp, expm1, isfinite, log, tanh
 
-ctypedef fused floating:
-    float
-    double
+from ._elementwise cimport expit, floating, logaddexp0, sgd_element
 
 # The codes of skbp/_per_example.py, in its order.
 cdef enum HiddenActivation:
@@ -49,20 +47,9 @@ cdef enum OutputLayer:
 cdef double LEAKY_SLOPE = 0.01  # skbp._activations._LEAKY_SLOPE
 
 
-cdef inline double _expit(double z) noexcept nogil:
-    return 1.0 / (1.0 + exp(-z))
-
-
-cdef inline double _logaddexp0(double z) noexcept nogil:
-    """log(1 + exp(z)) without overflow."""
-    if z > 0:
-        return z + log1p(exp(-z))
-    return log1p(exp(z))
-
-
 cdef inline floating _activate(floating z, int code) noexcept nogil:
     if code == LOGISTIC:
-        return <floating>_expit(z)
+        return <floating>expit(z)
     if code == TANH:
         return <floating>tanh(z)
     if code == RELU:
@@ -72,7 +59,7 @@ cdef inline floating _activate(floating z, int code) noexcept nogil:
     if code == ELU:
         return z if z > 0 else <floating>expm1(z)
     if code == SOFTPLUS:
-        return <floating>_logaddexp0(z)
+        return <floating>logaddexp0(z)
     return z
 
 
@@ -130,14 +117,14 @@ cdef double _output_loss_and_delta(
         return loss
     for k in range(n_outputs):
         if code == LOGISTIC_LOG_LOSS:
-            loss += _logaddexp0(raw[k]) - y[k] * raw[k]
-            delta[k] = <floating>_expit(raw[k]) - y[k]
+            loss += logaddexp0(raw[k]) - y[k] * raw[k]
+            delta[k] = <floating>expit(raw[k]) - y[k]
         elif code == IDENTITY_SQUARED_ERROR:
             residual = raw[k] - y[k]
             loss += 0.5 * residual * residual
             delta[k] = residual
         elif code == LOGISTIC_SQUARED_ERROR:
-            prediction = <floating>_expit(raw[k])
+            prediction = <floating>expit(raw[k])
             residual = prediction - y[k]
             loss += 0.5 * residual * residual
             residual = residual * prediction
@@ -200,15 +187,10 @@ cdef inline floating _sgd_update(
     floating mu,
     bint nesterov,
 ) noexcept nogil:
-    """One element of SGD.update then ``theta += step`` (as _kernels.sgd_step)."""
-    cdef floating scaled = grad * rate
-    cdef floating v = velocity[0] * mu
-    v = v - scaled
-    velocity[0] = v
-    if nesterov:
-        v = mu * v
-        v = v - scaled
-    parameter[0] = parameter[0] + v
+    """One parameter's SGD step, in place; returns the new value."""
+    parameter[0] = parameter[0] + sgd_element(
+        grad, velocity[0], rate, mu, nesterov, velocity
+    )
     return parameter[0]
 
 
