@@ -707,10 +707,42 @@ def predict_raw_from_views(hidden, coefs, intercepts, X, ops=None):
     raw : ndarray of shape (n_samples, n_outputs)
     """
     ops = primitives_for(X) if ops is None else ops
+    if type(X) is np.ndarray and X.ndim == 2 and X.shape[0] > 2 * PREDICT_CHUNK_ROWS:
+        return _predict_raw_in_chunks(hidden, coefs, intercepts, X)
     last_hidden = hidden_activations_from_views(
         hidden, coefs[:-1], intercepts[:-1], X, ops
     )
     matmul = ops.matmul if len(coefs) == 1 else ops.dense_matmul  # X may be sparse
     raw = matmul(last_hidden, coefs[-1])
     raw += intercepts[-1]
+    return raw
+
+
+# Rows per block of a large prediction: its layer buffers (a few MB) stay in
+# the caches and are reused, instead of fresh arrays of every row per layer.
+PREDICT_CHUNK_ROWS = 2048
+
+
+def _predict_raw_in_chunks(hidden, coefs, intercepts, X):
+    """:func:`predict_raw_from_views` on a large dense NumPy ``X``, block by block.
+
+    Each row's output is computed by the same operations as in one pass over
+    all rows (``tests/test_network.py`` checks that they are equal); only the
+    memory differs: one buffer per hidden layer for ``PREDICT_CHUNK_ROWS``
+    rows, allocated per call (so calls from several threads share nothing).
+    """
+    n_samples = X.shape[0]
+    dtype = np.result_type(X.dtype, coefs[0].dtype)
+    buffers = [np.empty((PREDICT_CHUNK_ROWS, c.shape[1]), dtype) for c in coefs[:-1]]
+    raw = np.empty((n_samples, coefs[-1].shape[1]), np.result_type(dtype, coefs[-1]))
+    for start in range(0, n_samples, PREDICT_CHUNK_ROWS):
+        stop = min(start + PREDICT_CHUNK_ROWS, n_samples)
+        activation = X[start:stop]
+        for coef, intercept, buffer in zip(
+            coefs[:-1], intercepts[:-1], buffers, strict=True
+        ):
+            z = np.matmul(activation, coef, out=buffer[: stop - start])
+            activation = add_bias_and_activate(hidden, z, intercept)
+        block = np.matmul(activation, coefs[-1], out=raw[start:stop])
+        block += intercepts[-1]
     return raw

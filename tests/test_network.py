@@ -16,6 +16,7 @@ Three kinds of checks:
   :class:`~skbp.BackpropClassifier`.
 """
 
+import itertools
 import math
 import warnings
 
@@ -628,3 +629,35 @@ def test_dropout_masks_are_scaled_and_reproducible():
     assert first[1] is None
     assert set(np.unique(first[0])) == {0.0, 1.0 / 0.75}
     assert abs((first[0] == 0).mean() - 0.25) < 0.02
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("hidden_sizes", "activation"),
+    [((), "relu"), ((7,), "tanh"), ((9, 4), "relu"), ((5, 5, 3), "leaky_relu")],
+)
+def test_a_large_prediction_in_blocks_equals_one_pass(
+    hidden_sizes, activation, dtype, monkeypatch
+):
+    import skbp._network as network_module
+    from skbp._network import predict_raw_from_views
+
+    monkeypatch.setattr(network_module, "PREDICT_CHUNK_ROWS", 16)
+    rng = np.random.default_rng(21)
+    units = (6, *hidden_sizes, 3)
+    coefs = [rng.normal(size=s).astype(dtype) for s in itertools.pairwise(units)]
+    intercepts = [rng.normal(size=n).astype(dtype) for n in units[1:]]
+    X = rng.normal(size=(101, 6)).astype(dtype)  # 7 blocks, the last short
+    hidden = ACTIVATIONS[activation]
+    blocked = predict_raw_from_views(hidden, coefs, intercepts, X)
+    whole = predict_raw_from_views(hidden, coefs, intercepts, X[:32])  # one pass
+    assert blocked.dtype == whole.dtype == dtype
+    assert_array_equal(blocked[:32], whole)
+    rows = [
+        predict_raw_from_views(hidden, coefs, intercepts, X[i : i + 1])
+        for i in range(101)
+    ]
+    # One row at a time takes BLAS's matrix-vector path: equal to rounding
+    # (at the scale of the outputs, since some are near zero).
+    rows = np.vstack(rows)
+    assert_allclose(blocked, rows, atol=64 * np.finfo(dtype).eps * np.abs(rows).max())
