@@ -8,6 +8,7 @@ fast-math and without contracting products into fused multiply-adds; see
 setup.py).  ``tests/test_kernels.py`` compares them.
 """
 
+from libc.float cimport DBL_MAX, FLT_MAX
 from libc.math cimport INFINITY, exp, log, sqrt, sqrtf
 
 from ._elementwise cimport floating, logaddexp0, sgd_element
@@ -421,9 +422,11 @@ def softmax_rows(
 ):
     """Row-wise softmax of ``raw`` into ``out``, clipped to [lowest, highest].
 
-    The operations of skbp._losses' softmax link (``exp(raw - max)`` over
-    its row sum) and, with bounds, skbp._guards.inside_unit_interval, in one
-    pass per row; ``out`` may be ``raw`` itself.  The row sum is taken in
+    The operations of skbp._guards.finite_raw (infinite raw outputs read as
+    the largest float of their sign), skbp._losses' softmax link (``exp(raw
+    - max)`` over its row sum) and, with bounds,
+    skbp._guards.inside_unit_interval, in one pass per row; ``out`` may be
+    ``raw`` itself.  The row sum is taken in
     order and ``exp`` is the C library's, so values agree with NumPy's to a
     few units in the last place (``tests/test_kernels.py``), not bit for bit.
 
@@ -439,6 +442,7 @@ def softmax_rows(
     cdef Py_ssize_t i, k, n_rows = raw.shape[0], n_outputs = raw.shape[1]
     cdef floating low = <floating>lowest
     cdef floating high = <floating>highest
+    cdef floating largest = FLT_MAX if floating is float else DBL_MAX
     cdef floating shift, value
     cdef const floating* row
     cdef floating* probabilities
@@ -447,13 +451,19 @@ def softmax_rows(
         for i in range(n_rows):
             row = &raw[i, 0]
             probabilities = &out[i, 0]
-            shift = row[0]
+            for k in range(n_outputs):  # finite_raw; NaN stays NaN
+                value = row[k]
+                probabilities[k] = (
+                    largest if value > largest
+                    else (-largest if value < -largest else value)
+                )
+            shift = probabilities[0]
             for k in range(1, n_outputs):
-                if row[k] > shift:
-                    shift = row[k]
+                if probabilities[k] > shift:
+                    shift = probabilities[k]
             total = 0.0
             for k in range(n_outputs):
-                probabilities[k] = <floating>exp(row[k] - shift)
+                probabilities[k] = <floating>exp(probabilities[k] - shift)
                 total += probabilities[k]
             for k in range(n_outputs):
                 value = <floating>(probabilities[k] / total)

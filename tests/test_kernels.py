@@ -337,16 +337,18 @@ def test_a_fit_with_the_output_kernel_takes_the_same_steps(dtype, monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_softmax_proba_agrees_with_the_numpy_passes(dtype, monkeypatch):
-    from skbp._guards import fused_softmax_proba, inside_unit_interval
+    from skbp._guards import finite_raw, fused_softmax_proba, inside_unit_interval
     from skbp._losses import LINKS
 
     rng = np.random.default_rng(12)
     raw = (rng.normal(size=(300, 12)) * 10).astype(dtype)
     raw[0] = [1e4] + [0.0] * 11  # probabilities that round to 1 and to 0
     raw[1] = np.finfo(dtype).max  # ties at the largest float
+    raw[2, :3] = [np.inf, -np.inf, np.inf]  # overflowed outputs
     fused = fused_softmax_proba(raw.copy())
     monkeypatch.setattr(type(NUMPY), "fused_softmax", None)  # NumPy's passes
-    expected = inside_unit_interval(LINKS["softmax"](raw, raw.copy()))
+    finite = finite_raw(raw.copy())
+    expected = inside_unit_interval(LINKS["softmax"](finite, finite.copy()))
     # exp is the C library's and the row sum runs in order: a few ulps.
     np.testing.assert_allclose(fused, expected, rtol=8 * np.finfo(dtype).eps, atol=0)
     assert fused.min() > 0 and fused.max() < 1
