@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils import gen_batches
 
 from ._network import predict_raw_from_views
-from ._primitives import NUMPY, copy_array, primitives_for
+from ._primitives import NUMPY, copy_array, kernel_ready, primitives_for
 from ._validation import all_finite
 
 
@@ -118,12 +118,7 @@ def fused_softmax_proba(raw, ops=NUMPY):
     None where the kernel does not serve.
     """
     kernel = ops.fused_softmax
-    if (
-        kernel is None
-        or type(raw) is not np.ndarray
-        or raw.dtype not in _UNIT_INTERVAL_INSIDE
-        or not raw.flags.c_contiguous
-    ):
+    if kernel is None or not kernel_ready(raw):
         return None
     lowest, highest = _UNIT_INTERVAL_INSIDE[raw.dtype]
     kernel(raw, raw, float(lowest), float(highest))

@@ -26,9 +26,7 @@ samples (with sample weights), so that the gradient written by
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
-from ._primitives import NUMPY
+from ._primitives import NUMPY, kernel_ready
 
 
 def _identity(raw, out, ops=NUMPY):
@@ -46,7 +44,7 @@ def _exp(raw, out, ops=NUMPY):
 
 def _softmax(raw, out, ops=NUMPY):
     kernel = ops.fused_softmax
-    if kernel is not None and _kernel_serves(raw, out):
+    if kernel is not None and kernel_ready(raw, out):
         # One compiled pass per row (skbp/_kernels.pyx), to a few ulps of
         # the passes below: on 50,000 rows of 10 classes those cost 10% of
         # an L-BFGS evaluation, NumPy's reductions along short rows being slow.
@@ -56,17 +54,6 @@ def _softmax(raw, out, ops=NUMPY):
     out = ops.exp(out, out=out)
     out /= ops.sum(out, axis=1, keepdims=True)
     return out
-
-
-def _kernel_serves(raw, out):
-    return (
-        type(raw) is np.ndarray
-        and type(out) is np.ndarray
-        and raw.dtype in (np.float32, np.float64)
-        and out.dtype == raw.dtype
-        and raw.flags.c_contiguous
-        and out.flags.c_contiguous
-    )
 
 
 def log_logistic(raw, ops=NUMPY):

@@ -19,7 +19,7 @@ from itertools import pairwise
 import numpy as np
 
 from ._optimizers import add_penalty_gradient
-from ._primitives import NUMPY, primitives_for
+from ._primitives import NUMPY, kernel_ready, primitives_for
 
 
 @dataclass(frozen=True)
@@ -375,40 +375,29 @@ def backward(network, theta, activations, deltas, workspace):
     return workspace.grad
 
 
-def _kernel_serves(kernel, activation, array, other):
-    """Whether a compiled kernel serves ``activation`` on these NumPy arrays."""
+def _kernel_serves(kernel, activation, *arrays):
+    """Whether a compiled kernel serves ``activation`` on these arrays."""
     return (
         kernel is not None
         and activation.kernel_code is not None
-        and type(array) is np.ndarray
-        and type(other) is np.ndarray
-        and array.dtype in _KERNEL_DTYPES
-        and other.dtype == array.dtype
-        and array.flags.c_contiguous
-        and other.flags.c_contiguous
+        and kernel_ready(*arrays)
     )
-
-
-_KERNEL_DTYPES = (np.float32, np.float64)
 
 
 def _output_kernel_serves(kernel, output, prediction, y, sample_weight):
     """Whether ``output_delta_and_loss`` serves this batch (NumPy, one dtype)."""
+    arrays = (prediction,) if sample_weight is None else (prediction, sample_weight)
     return (
         kernel is not None
         and output.kernel_code is not None
-        and type(y) is np.ndarray
-        and y.flags.c_contiguous
-        and (y.dtype == bool or y.dtype == prediction.dtype)
-        and (
-            sample_weight is None
-            or (
-                sample_weight.dtype == prediction.dtype
-                and sample_weight.flags.c_contiguous
-            )
-        )
-        and prediction.dtype in _KERNEL_DTYPES
+        and kernel_ready(*arrays)
+        and (kernel_ready(prediction, y) or _boolean_indicators(y))
     )
+
+
+def _boolean_indicators(y):
+    """Class indicators the output kernel reads as bytes."""
+    return type(y) is np.ndarray and y.dtype == bool and y.flags.c_contiguous
 
 
 def add_bias_and_activate(activation, z, bias, ops=NUMPY):

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ._primitives import NUMPY, primitives_for
+from ._primitives import NUMPY, kernel_ready, primitives_for
 
 
 def _zeros_like(theta):
@@ -423,21 +423,15 @@ def _penalty_arguments(penalty):
 def _fusable(theta, grad, constants):
     """Whether the compiled kernel computes what the NumPy update would.
 
-    One float dtype, contiguous vectors; and in float32, constants that are
-    Python numbers (or float32 scalars): NumPy rounds those to float32 first,
-    as the kernel does, but multiplies by a NumPy float64 (a
-    ``beta_1=np.float64(0.9)``) in float64, which the kernel does not.
+    Vectors the kernels take (:func:`kernel_ready`); and in float32,
+    constants that are Python numbers (or float32 scalars): NumPy rounds
+    those to float32 first, as the kernel does, but multiplies by a NumPy
+    float64 (a ``beta_1=np.float64(0.9)``) in float64, which the kernel does
+    not.
     """
-    return (
-        theta.dtype == grad.dtype
-        and theta.dtype.kind == "f"
-        and theta.flags.c_contiguous
-        and grad.flags.c_contiguous
-        and (
-            theta.dtype == np.float64
-            or all(
-                type(c) in (float, int) or type(c) is theta.dtype.type
-                for c in constants
-            )
+    return kernel_ready(theta, grad) and (
+        theta.dtype == np.float64
+        or all(
+            type(c) in (float, int) or type(c) is theta.dtype.type for c in constants
         )
     )

@@ -11,9 +11,9 @@ complete steps, as in the NumPy loop of :func:`skbp._training.run_epoch`.
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._optimizers import SGD
+from ._primitives import kernel_ready
 
 # The loop's codes (the enums of skbp/_sgd_loop.pyx, in their order).
 HIDDEN_CODES = {
@@ -98,11 +98,7 @@ def per_example_plan(network, theta, data, settings, ops):
         and isinstance(settings.optimizer, SGD)
         and network.hidden.name in HIDDEN_CODES
         and output in OUTPUT_CODES
-        and theta.dtype in (np.float32, np.float64)
-        and theta.flags.c_contiguous
-        and not sp.issparse(data.X)
-        and data.X.dtype == theta.dtype
-        and data.X.flags.c_contiguous
+        and kernel_ready(theta, data.X)  # dense NumPy rows of theta's dtype
     ):
         return None
     units = np.asarray(network.layer_units, dtype=np.intp)

@@ -530,6 +530,27 @@ def _new_primitives(xp, device):
     return ArrayAPIPrimitives(xp, device)
 
 
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def kernel_ready(*arrays):
+    """Whether the compiled kernels take ``arrays`` as they are.
+
+    NumPy arrays (not sparse, not another namespace's), C-contiguous, all of
+    one floating dtype the kernels are built for (float32 or float64).  A
+    plain loop: it runs on the hot path of a one-row prediction.
+    """
+    dtype = arrays[0].dtype
+    for array in arrays:
+        if (
+            type(array) is not np.ndarray
+            or array.dtype != dtype
+            or not array.flags.c_contiguous
+        ):
+            return False
+    return dtype in _KERNEL_DTYPES
+
+
 def copy_array(array):
     """A copy of ``array`` in its own namespace and on its device."""
     return primitives_for(array).copy(array)
