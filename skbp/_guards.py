@@ -113,9 +113,9 @@ _LARGEST_FINITE = {
 def fused_softmax_proba(raw, ops=NUMPY):
     """Softmax probabilities inside (0, 1), in place, by the compiled kernel.
 
-    ``inside_unit_interval(softmax(raw))`` in one pass per row, for finite
-    raw outputs in a C-contiguous float NumPy array (the NumPy predict path);
-    None where the kernel does not serve.
+    ``inside_unit_interval(softmax(finite_raw(raw)))`` in one pass per row,
+    for a C-contiguous float NumPy array (the NumPy predict path); None where
+    the kernel does not serve.
     """
     kernel = ops.fused_softmax
     if kernel is None or not kernel_ready(raw):
