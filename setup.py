@@ -1,32 +1,119 @@
-"""Build the compiled kernels; everything else is in pyproject.toml."""
+"""Build skbp's optional compiled kernels; everything else is in pyproject.toml.
 
-from Cython.Build import cythonize
+Two Cython modules, ``skbp._kernels`` and ``skbp._sgd_loop``, replace NumPy
+expressions that skbp also keeps (and runs wherever these are missing). So the
+build never fails for them: where Cython or a C compiler is missing, or a
+compilation fails, the install goes on without the module, with a one-line
+warning, and skbp runs its NumPy path (``skbp.show_versions()`` tells which).
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
-# No fast-math, and no contraction of a * b + c into one fused multiply-add:
-# the kernels must round exactly as the NumPy expressions they replace.
-# -fno-math-errno: sqrt may then be vectorised (errno is never read; NumPy
-# does not set it either), which changes no result.
-COMPILE_ARGS = [
-    "-O3",
-    "-ffp-contract=off",
-    "-fno-fast-math",
+MODULES = ("skbp._kernels", "skbp._sgd_loop")
+
+# The kernels must round exactly as the NumPy expressions they replace: no
+# fast-math, and no contraction of a * b + c into one fused multiply-add
+# (clang contracts by default; GCC does with -O3 on machines with FMA).
+PORTABLE_FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math"]
+OPTIONAL_FLAGS = [
+    # sqrt may then be vectorised (errno is never read; NumPy does not set it
+    # either), which changes no result.
     "-fno-math-errno",
-    # Vectorise loops over many arrays (the Adam step reads and writes six):
-    # the loop is versioned on run-time checks that they do not overlap.
+    # GCC only: vectorise loops over many arrays (the Adam step reads and
+    # writes six), versioned on run-time checks that they do not overlap.
     "--param=vect-max-version-for-alias-checks=64",
 ]
+# MSVC: /fp:precise neither contracts nor reorders floating-point arithmetic.
+MSVC_FLAGS = ["/O2", "/fp:precise"]
 
-setup(
-    ext_modules=cythonize(
-        [
-            Extension(
-                name,
-                [f"skbp/{name.split('.')[-1]}.pyx"],
-                extra_compile_args=COMPILE_ARGS,
-            )
-            for name in ("skbp._kernels", "skbp._sgd_loop")
-        ],
-        compiler_directives={"language_level": 3},
-    )
+NO_KERNELS = (
+    "skbp: the compiled kernels were not built ({reason}); "
+    "skbp will run its NumPy path, which gives the same results more slowly."
 )
+
+
+def _warn(reason):
+    print("WARNING: " + NO_KERNELS.format(reason=reason), file=sys.stderr)
+
+
+def _sources(name):
+    """The module's .pyx where Cython is installed, else a shipped .c file."""
+    stem = Path("skbp", name.split(".")[-1])
+    try:
+        import Cython  # noqa: F401
+    except ImportError:
+        c_file = stem.with_suffix(".c")
+        return [str(c_file)] if c_file.exists() else None
+    return [str(stem.with_suffix(".pyx"))]
+
+
+def _extensions():
+    extensions = []
+    for name in MODULES:
+        sources = _sources(name)
+        if sources is None:
+            _warn(f"Cython is not installed and {name} has no generated C file")
+            continue
+        extensions.append(Extension(name, sources))
+    if any(ext.sources[0].endswith(".pyx") for ext in extensions):
+        from Cython.Build import cythonize
+
+        extensions = cythonize(extensions, compiler_directives={"language_level": 3})
+    return extensions
+
+
+class OptionalBuildExt(build_ext):
+    """``build_ext`` that picks flags this compiler knows and survives failures."""
+
+    def run(self):
+        self._failures = []
+        try:
+            super().run()
+        except Exception as error:  # no compiler at all (DistutilsPlatformError)
+            self._failures.append(f"no C compiler ({type(error).__name__})")
+        if self._failures:
+            _warn("; ".join(self._failures))
+
+    def build_extensions(self):
+        flags = self._accepted_flags()
+        for extension in self.extensions:
+            extension.extra_compile_args = list(flags)
+        super().build_extensions()
+
+    def build_extension(self, extension):
+        try:
+            super().build_extension(extension)
+        except Exception as error:  # CompileError, LinkError, a missing compiler
+            self._failures.append(
+                f"compiling {extension.name} failed ({type(error).__name__})"
+            )
+
+    def _accepted_flags(self):
+        if self.compiler.compiler_type == "msvc":
+            return MSVC_FLAGS
+        return PORTABLE_FLAGS + [
+            flag for flag in OPTIONAL_FLAGS if self._compiler_accepts(flag)
+        ]
+
+    def _compiler_accepts(self, flag):
+        """Whether a trivial C file compiles with ``flag`` without a warning."""
+        with tempfile.TemporaryDirectory() as directory:
+            source = os.path.join(directory, "probe.c")
+            with open(source, "w") as file:
+                file.write("int main(void) { return 0; }\n")
+            try:
+                self.compiler.compile(
+                    [source], output_dir=directory, extra_postargs=[flag, "-Werror"]
+                )
+            except Exception:
+                return False
+        return True
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})

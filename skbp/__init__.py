@@ -5,6 +5,7 @@ from ._display import TrainingCurveDisplay
 from ._embedding import HiddenLayerEmbedding
 from ._gradient_check import check_gradients
 from ._regressor import BackpropRegressor
+from ._show_versions import show_versions
 
 __version__ = "0.1.0"
 
@@ -14,5 +15,6 @@ __all__ = [
     "HiddenLayerEmbedding",
     "TrainingCurveDisplay",
     "check_gradients",
+    "show_versions",
     "__version__",
 ]
