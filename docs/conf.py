@@ -1,0 +1,81 @@
+"""Sphinx configuration of skbp's documentation site.
+
+Build from the repository root (after ``pip install -e ".[docs]"``) with::
+
+    python -m sphinx -W -b html docs docs/_build/html
+
+The gallery runs the scripts in ``examples/`` and puts their output and
+figures on its pages.
+"""
+
+import os
+from pathlib import Path
+
+# scikit-learn's array-API dispatch (the GPU page's code) needs scipy's
+# array-API mode, read once when scipy is first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import skbp  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+project = "skbp"
+author = "the skbp developers"
+copyright = "2026, the skbp developers"
+release = skbp.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "myst_parser",
+    "numpydoc",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx_gallery.gen_gallery",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+templates_path = ["_templates"]
+
+# MyST: the user guide's Markdown may use anchors to its headings and
+# fenced ``{eval-rst}`` blocks.
+myst_heading_anchors = 3
+myst_enable_extensions = ["colon_fence"]
+
+# API reference: one page per public name, generated from the numpydoc
+# docstrings.
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": True}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+# Types in the parameter lists stay plain text: they name NumPy, scikit-learn
+# and skbp objects alike, and an unresolved cross-reference would be a warning.
+numpydoc_xref_param_type = False
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    # Every script runs and its output and figures go on its page, except the
+    # two that need a cluster library or a GPU: they are shown without being run.
+    "filename_pattern": r"/(?!dask_scale_out\.py|gpu\.py)[^/]+\.py$",
+    "ignore_pattern": r"__init__\.py",
+    "doc_module": ("skbp",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {"skbp": None},
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "plot_gallery": "True",
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"skbp {release}"
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
+html_static_path = []
+html_show_sourcelink = False
