@@ -9,6 +9,7 @@ figures on its pages.
 """
 
 import os
+import re
 from pathlib import Path
 
 # scikit-learn's array-API dispatch (the GPU page's code) needs scipy's
@@ -67,6 +68,25 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "plot_gallery": "True",
 }
+
+# The metadata-routing request methods (set_fit_request, ...), built by
+# scikit-learn for every estimator, and set_output come with docstrings that
+# point into scikit-learn's own site; the API pages name them instead
+# (_templates/class.rst) and document only what skbp defines or changes.
+SKLEARN_GENERATED_MEMBERS = re.compile(r"set_\w+_request|get_metadata_routing|set_output")
+
+
+def skip_sklearn_generated_member(app, what, name, obj, skip, options):
+    """Leave out scikit-learn's generated API members that skbp does not change."""
+    defined_by_skbp = (getattr(obj, "__module__", None) or "").startswith("skbp")
+    if SKLEARN_GENERATED_MEMBERS.fullmatch(name) and not defined_by_skbp:
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", skip_sklearn_generated_member)
+
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skbp {release}"
