@@ -10,6 +10,7 @@ figures on its pages.
 
 import os
 import re
+import sys
 from pathlib import Path
 
 # scikit-learn's array-API dispatch (the GPU page's code) needs scipy's
@@ -19,6 +20,8 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import skbp  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+# docs/sphinxext: the gallery's sort key, imported by name by sphinx-gallery.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "sphinxext"))
 
 project = "skbp"
 author = "the skbp developers"
@@ -63,7 +66,7 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"__init__\.py",
     "doc_module": ("skbp",),
     "backreferences_dir": "gen_modules/backreferences",
-    "reference_url": {"skbp": None},
+    "within_subsection_order": "gallery_order.ReadingOrder",
     "download_all_examples": False,
     "remove_config_comments": True,
     "plot_gallery": "True",
@@ -73,7 +76,9 @@ sphinx_gallery_conf = {
 # scikit-learn for every estimator, and set_output come with docstrings that
 # point into scikit-learn's own site; the API pages name them instead
 # (_templates/class.rst) and document only what skbp defines or changes.
-SKLEARN_GENERATED_MEMBERS = re.compile(r"set_\w+_request|get_metadata_routing|set_output")
+SKLEARN_GENERATED_MEMBERS = re.compile(
+    r"set_\w+_request|get_metadata_routing|set_output"
+)
 
 
 def skip_sklearn_generated_member(app, what, name, obj, skip, options):

@@ -1,13 +1,16 @@
-"""Export a fitted pipeline to ONNX and serve it with onnxruntime.
+"""Export a fitted pipeline to ONNX
+=================================
 
 ``import skbp.onnx`` registers skbp's converters with skl2onnx; from then on
-``skl2onnx.to_onnx`` converts skbp models as it converts scikit-learn's, in
-pipelines too. The exported graph gives the labels and probabilities that
-``predict`` and ``predict_proba`` give, without Python or skbp at serving time.
+``skl2onnx.to_onnx`` converts skbp's models as it converts scikit-learn's, in
+pipelines too. This example exports a scaling pipeline around a
+:class:`skbp.BackpropClassifier`, serves the graph with onnxruntime, and
+checks that it gives the labels and probabilities that ``predict`` and
+``predict_proba`` give, with neither Python nor skbp needed at serving time.
 
 skl2onnx and onnxruntime are optional. Install them with
 ``pip install "skbp[onnx]"``; without them the script says so and exits
-(with status 0). Run with ``python examples/onnx_export.py``.
+(with status 0).
 """
 
 import sys
@@ -34,6 +37,16 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skbp import BackpropClassifier  # noqa: E402
 
+# %%
+# A pipeline to export
+# --------------------
+#
+# The exported graph computes in the float type of the sample it is given
+# (float32 here), so the data is cast to float32 before the fit: the pipeline
+# and the graph then see the same inputs. The network uses two of skbp's
+# additions to scikit-learn's MLP, the ``silu`` activation and dropout; dropout
+# only acts in training, so neither prediction nor the graph has it.
+
 X, y = load_digits(return_X_y=True)
 X = X.astype(np.float32)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
@@ -47,6 +60,14 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)  # a short demo fit
     pipeline.fit(X_train, y_train)
 
+# %%
+# The conversion
+# --------------
+#
+# ``to_onnx`` reads the input's type and width from one row of the training
+# data. ``zipmap=False`` makes the classifier output its probabilities as one
+# matrix rather than a list of dicts, one per row.
+
 onnx_model = skl2onnx.to_onnx(
     pipeline, X_train[:1], options={BackpropClassifier: {"zipmap": False}}
 )
@@ -54,6 +75,13 @@ print(
     f"ONNX graph: {len(onnx_model.graph.node)} nodes, "
     f"{len(onnx_model.SerializeToString()) / 1024:.0f} KiB"
 )
+
+# %%
+# Serving with onnxruntime
+# ------------------------
+#
+# The graph outputs the labels and the probabilities. They agree with the
+# pipeline's up to float32 round-off.
 
 session = onnxruntime.InferenceSession(onnx_model.SerializeToString())
 labels, proba = session.run(None, {session.get_inputs()[0].name: X_test})

@@ -1,5 +1,6 @@
 """The README's code and every script in examples/ run as a user would run them."""
 
+import os
 import re
 import subprocess
 import sys
@@ -33,8 +34,15 @@ def test_readme_python_block_runs(block):
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(script):
+    # The gallery's scripts end their figures with plt.show(); on a machine
+    # with a screen that would open windows and wait for them to be closed.
+    # Agg draws them off screen, as on a headless machine.
     completed = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MPLBACKEND": "Agg"},
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip(), "an example should print its results"
