@@ -8,7 +8,34 @@ it is switched on here, before any test module imports scipy.
 
 import os
 
+import pytest
+
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+
+@pytest.fixture
+def array_api_dispatch():
+    """Skip the test where scikit-learn cannot dispatch to the array API.
+
+    scikit-learn's own check decides, run as it runs when dispatch is switched
+    on (it raises where scipy is older than its array-API support needs, 1.14
+    for scikit-learn 1.9, or SCIPY_ARRAY_API is not set), rather than a
+    version written out here.
+    """
+    import scipy
+    import sklearn
+
+    try:
+        with sklearn.config_context(array_api_dispatch=True):
+            pass
+    except (ImportError, RuntimeError) as error:
+        # scikit-learn 1.9's message prints "{scipy.__version__}" unformatted.
+        why = str(error).replace("{scipy.__version__}", scipy.__version__)
+        pytest.skip(
+            "scikit-learn's array-API dispatch is unavailable with scipy "
+            f"{scipy.__version__}: {why}"
+        )
+
 
 # skbp.dask and skbp.onnx import their optional dependencies at once (and say
 # how to install them when missing): without those, their doctests cannot be

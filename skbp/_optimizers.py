@@ -20,6 +20,16 @@ import numpy as np
 
 from ._primitives import NUMPY, kernel_ready, primitives_for
 
+# How NumPy multiplies a float32 array by a NumPy float64 scalar, asked of
+# NumPy once rather than read from its version: NumPy 2 (NEP 50) promotes the
+# product to float64; NumPy 1's value-based casting keeps it in float32 (the
+# scalar rounded to float32 first) wherever the scalar's value fits float32,
+# and promotes a Python float that does not fit to float64.  The fused
+# kernels must round as NumPy does (see _fusable and _kernel_rate).
+_VALUE_BASED_CASTING = (
+    np.result_type(np.ones(1, np.float32), np.float64(0.1)) == np.float32
+)
+
 
 def _zeros_like(theta):
     """Zeros of ``theta``'s shape, dtype, namespace and device."""
@@ -375,7 +385,7 @@ class Adam:
             self.beta_1,
             self.beta_2,
             self.epsilon,
-            corrected,
+            _kernel_rate(theta, corrected),
             *_penalty_arguments(penalty),
         )
         state.commit(targets)
@@ -430,8 +440,35 @@ def _fusable(theta, grad, constants):
     not.
     """
     return kernel_ready(theta, grad) and (
-        theta.dtype == np.float64
-        or all(
-            type(c) in (float, int) or type(c) is theta.dtype.type for c in constants
-        )
+        theta.dtype == np.float64 or all(_in_float32(theta, c) for c in constants)
     )
+
+
+def _in_float32(theta, constant):
+    """Whether NumPy multiplies float32 ``theta`` by ``constant`` in float32.
+
+    A float32 scalar, or a Python number; under NumPy 1's value-based casting
+    only one that fits float32's range.  A NumPy float64 is refused even
+    where NumPy 1 would keep an in-range one in float32: the NumPy path then
+    runs, which is right under either promotion.
+    """
+    if type(constant) is theta.dtype.type:
+        return True
+    if type(constant) not in (float, int):
+        return False
+    return not _VALUE_BASED_CASTING or np.result_type(theta, constant) == theta.dtype
+
+
+def _kernel_rate(theta, corrected):
+    """The bias-corrected rate (a NumPy float64) as NumPy multiplies by it.
+
+    The Adam kernel multiplies by it in double precision and rounds the
+    product to ``theta``'s precision: NumPy 2's float64 product.  Where NumPy
+    computes the product in float32 instead (value-based casting, NumPy 1),
+    the rate is rounded to float32 first, as NumPy rounds it; the double
+    product of two float32 values is then exact (24-bit significands), so its
+    one rounding to float32 gives NumPy's float32 product bit for bit.
+    """
+    if _VALUE_BASED_CASTING and np.result_type(theta, corrected) != np.float64:
+        return float(theta.dtype.type(corrected))
+    return corrected

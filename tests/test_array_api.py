@@ -32,7 +32,12 @@ from skbp._activations import ACTIVATIONS
 from skbp._losses import OUTPUT_LAYER_NAMES, get_output_layer
 from skbp._network import Network, loss_and_grad
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    # Each test runs under scikit-learn's array-API dispatch or uses its
+    # array-API helpers: skipped where it cannot dispatch (see conftest.py).
+    pytest.mark.usefixtures("array_api_dispatch"),
+]
 
 
 def _torch():

@@ -129,8 +129,10 @@ def test_dropout_on_torch_matches_numpy():
 
 
 def test_the_cluster_estimators_refuse_dropout():
-    skbp_dask = pytest.importorskip("skbp.dask")
+    # dask first: without it skbp.dask raises an ImportError of its own (with
+    # the install command), which importorskip does not take for a skip.
     da = pytest.importorskip("dask.array")
+    skbp_dask = pytest.importorskip("skbp.dask")
     X, y = _data()
     model = skbp_dask.BackpropClassifier(solver="lbfgs", dropout=0.2)
     with pytest.raises(ValueError, match="needs a stochastic solver"):
