@@ -5,8 +5,13 @@ expressions that skbp also keeps (and runs wherever these are missing). So the
 build never fails for them: where Cython or a C compiler is missing, or a
 compilation fails, the install goes on without the module, with a one-line
 warning, and skbp runs its NumPy path (``skbp.show_versions()`` tells which).
+
+Both cimport the codes and constants they share with Python from
+``skbp/_kernel_codes.pxd``, which this file writes first from their one
+declaration, ``skbp/_kernel_codes.py``.
 """
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -53,7 +58,26 @@ def _sources(name):
     return [str(stem.with_suffix(".pyx"))]
 
 
+def _write_kernel_codes():
+    """Write skbp/_kernel_codes.pxd from skbp/_kernel_codes.py, if it changed.
+
+    The module is loaded from its file, not imported as ``skbp._kernel_codes``:
+    importing the package would need its run-time dependencies, which the
+    build environment lacks. An unchanged file keeps its timestamp, so that
+    Cython does not recompile the modules that cimport it.
+    """
+    source = Path("skbp", "_kernel_codes.py")
+    spec = importlib.util.spec_from_file_location("_skbp_kernel_codes", source)
+    codes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(codes)
+    text = codes.pxd_source()
+    target = source.with_suffix(".pxd")
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+
+
 def _extensions():
+    _write_kernel_codes()
     extensions = []
     for name in MODULES:
         sources = _sources(name)

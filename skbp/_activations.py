@@ -10,12 +10,21 @@ activations that the backward pass needs anyway:
     \\sigma'(z) = a (1 - a), \\qquad \\tanh'(z) = 1 - a^2, \\qquad
     \\mathrm{relu}'(z) = [a > 0], \\qquad \\mathrm{id}'(z) = 1,
 
-    \\mathrm{leaky}'(z) = [a > 0] + 0.01 [a \\le 0], \\qquad
-    \\mathrm{elu}'(z) = [a > 0] + (a + 1) [a \\le 0], \\qquad
-    \\mathrm{softplus}'(z) = 1 - e^{-a}.
+    \\mathrm{leaky}'(z) = [a > 0] + s [a \\le 0], \\qquad
+    \\mathrm{elu}'(z) = [a > 0] + (a + \\alpha) [a \\le 0], \\qquad
+    \\mathrm{softplus}'(z) = 1 - e^{-a},
+
+with the leaky ReLU's slope :math:`s = 0.01` and the ELU's :math:`\\alpha = 1`
+(``LEAKY_RELU_SLOPE`` and ``ELU_ALPHA`` of :mod:`skbp._kernel_codes`, which
+the compiled kernels and the ONNX converter read too).
 
 The logistic form is equation (5) of the seed "Backpropagation Derivation"
 (and the :math:`a(1 - a)` factor of eqs. (3)-(4) in Liskowski's derivation).
+
+Each :class:`Activation` carries its code in the compiled kernels and hands
+a layer's pass to them where they take it: its
+:meth:`~Activation.add_bias_and_activate` and
+:meth:`~Activation.apply_derivative` are the one place that decides.
 
 GELU and SiLU are not monotonic, so their output does not determine their
 input: their derivative is computed from the pre-activation ``z``, which
@@ -35,7 +44,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ._primitives import NUMPY
+from ._kernel_codes import (
+    BIAS_ACTIVATION_CODES,
+    DERIVATIVE_CODES,
+    ELU_ALPHA,
+    LEAKY_RELU_SLOPE,
+    ActivationCode,
+)
+from ._primitives import NUMPY, kernel_ready
 
 
 def _identity(z, ops=NUMPY):
@@ -73,26 +89,27 @@ def _relu_derivative(activation, delta, ops=NUMPY):
     return ops.mask_positive(delta, activation)
 
 
-_LEAKY_SLOPE = 0.01
-
-
 def _leaky_relu(z, ops=NUMPY):
-    return ops.maximum(z, ops.multiply(z, _LEAKY_SLOPE), out=z)
+    return ops.maximum(z, ops.multiply(z, LEAKY_RELU_SLOPE), out=z)
 
 
 def _leaky_relu_derivative(activation, delta, ops=NUMPY):
-    delta *= ops.select(activation > 0, 1.0, _LEAKY_SLOPE, like=delta)
+    delta *= ops.select(activation > 0, 1.0, LEAKY_RELU_SLOPE, like=delta)
     return delta
 
 
 def _elu(z, ops=NUMPY):
     # expm1 of the negative part only: no overflow for large positive z.
     negative_part = ops.xp.expm1(ops.clip(z, -math.inf, 0.0))
+    if ELU_ALPHA != 1.0:
+        # A product by one changes nothing, and its pass would cost a tenth
+        # of this function on a small layer.
+        negative_part *= ELU_ALPHA
     return ops.select(z > 0, z, negative_part, like=z)
 
 
 def _elu_derivative(activation, delta, ops=NUMPY):
-    delta *= ops.select(activation > 0, 1.0, activation + 1.0, like=delta)
+    delta *= ops.select(activation > 0, 1.0, activation + ELU_ALPHA, like=delta)
     return delta
 
 
@@ -155,37 +172,112 @@ class Activation:
         returns it; with ``derivative_needs_input`` it takes ``z=`` too.
     derivative_needs_input : bool, default=False
         Whether the derivative needs the pre-activation ``z``.
-    kernel_code : int, default=None
-        Its code in the compiled kernels ``bias_activation`` and
-        ``multiply_derivative`` (skbp/_kernels.pyx), which compute what
-        ``forward`` and ``multiply_derivative`` do, bit for bit; None where
-        there is none.
-    slope : float, default=0.0
-        The slope for negative inputs that those kernels take (leaky ReLU).
+    kernel_code : ActivationCode, default=None
+        Its code in the compiled kernels (:mod:`skbp._kernel_codes`), which
+        compute what ``forward`` and ``multiply_derivative`` do; None where
+        no kernel computes it.  An activation whose ``forward`` or
+        ``multiply_derivative`` is replaced needs None: the kernels would
+        compute the original.
     """
 
     name: str
     forward: Callable
     multiply_derivative: Callable
     derivative_needs_input: bool = False
-    kernel_code: int = None
-    slope: float = 0.0
+    kernel_code: ActivationCode = None
+
+    def add_bias_and_activate(self, z, bias, ops=NUMPY):
+        """Return ``forward(z + bias)``, ``z`` overwritten.
+
+        The compiled ``bias_activation`` takes both in one pass where it
+        computes this activation (``BIAS_ACTIVATION_CODES``) and takes the
+        arrays (:func:`~skbp._primitives.kernel_ready`), bit for bit the two
+        passes it replaces (``tests/test_kernels.py``).
+
+        Parameters
+        ----------
+        z : array of shape (n_samples, n_units)
+            The layer's product ``a @ W``; overwritten.
+        bias : array of shape (n_units,)
+            The layer's bias.
+        ops : primitives, default=NUMPY
+            The array primitives of the arrays' namespace.
+
+        Returns
+        -------
+        output : array of shape (n_samples, n_units)
+        """
+        # The code first: the cheapest test, and it rules out most activations.
+        if (
+            self.kernel_code in BIAS_ACTIVATION_CODES
+            and (kernel := ops.fused_bias_activation) is not None
+            and z.ndim == 2
+            and kernel_ready(z, bias)
+        ):
+            kernel(z, bias, self.kernel_code)
+            return z
+        z += bias
+        return self.forward(z, ops)
+
+    def apply_derivative(self, output, delta, ops=NUMPY, z=None):
+        """Multiply ``delta`` in place by ``f'(z)`` and return it.
+
+        The compiled ``multiply_derivative`` takes the pass where it computes
+        this activation's derivative (``DERIVATIVE_CODES``) and takes the
+        arrays, bit for bit :attr:`multiply_derivative`, which runs
+        everywhere else.
+
+        Parameters
+        ----------
+        output : array of shape (n_samples, n_units)
+            The layer's output ``a = f(z)``.
+        delta : array of shape (n_samples, n_units)
+            The delta arriving at the layer's output; overwritten.
+        ops : primitives, default=NUMPY
+            The array primitives of the arrays' namespace.
+        z : array of shape (n_samples, n_units), default=None
+            The pre-activation, for an activation whose derivative needs it.
+
+        Returns
+        -------
+        delta : array of shape (n_samples, n_units)
+        """
+        if self.derivative_needs_input:
+            return self.multiply_derivative(output, delta, ops, z=z)
+        if (
+            self.kernel_code in DERIVATIVE_CODES
+            and (kernel := ops.fused_derivative) is not None
+            and kernel_ready(delta, output)
+        ):
+            kernel(delta, output, self.kernel_code)
+            return delta
+        return self.multiply_derivative(output, delta, ops)
 
 
 ACTIVATIONS = {
-    "identity": Activation("identity", _identity, _identity_derivative, kernel_code=0),
-    "logistic": Activation("logistic", _logistic, _logistic_derivative),
-    "tanh": Activation("tanh", _tanh, _tanh_derivative),
-    "relu": Activation("relu", _relu, _relu_derivative, kernel_code=1),
+    "identity": Activation(
+        "identity", _identity, _identity_derivative, kernel_code=ActivationCode.IDENTITY
+    ),
+    "logistic": Activation(
+        "logistic", _logistic, _logistic_derivative, kernel_code=ActivationCode.LOGISTIC
+    ),
+    "tanh": Activation(
+        "tanh", _tanh, _tanh_derivative, kernel_code=ActivationCode.TANH
+    ),
+    "relu": Activation(
+        "relu", _relu, _relu_derivative, kernel_code=ActivationCode.RELU
+    ),
     "leaky_relu": Activation(
         "leaky_relu",
         _leaky_relu,
         _leaky_relu_derivative,
-        kernel_code=2,
-        slope=_LEAKY_SLOPE,
+        kernel_code=ActivationCode.LEAKY_RELU,
     ),
-    "elu": Activation("elu", _elu, _elu_derivative),
+    "elu": Activation("elu", _elu, _elu_derivative, kernel_code=ActivationCode.ELU),
+    # No kernel computes GELU or SiLU.
     "gelu": Activation("gelu", _gelu, _gelu_derivative, derivative_needs_input=True),
     "silu": Activation("silu", _silu, _silu_derivative, derivative_needs_input=True),
-    "softplus": Activation("softplus", _softplus, _softplus_derivative),
+    "softplus": Activation(
+        "softplus", _softplus, _softplus_derivative, kernel_code=ActivationCode.SOFTPLUS
+    ),
 }

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 import numpy as np
 from sklearn.utils import gen_batches
 
+from ._losses import softmax_kernel
 from ._network import predict_raw_from_views
-from ._primitives import NUMPY, copy_array, kernel_ready, primitives_for
+from ._primitives import NUMPY, copy_array, primitives_for
 from ._validation import all_finite
 
 
@@ -115,10 +116,10 @@ def fused_softmax_proba(raw, ops=NUMPY):
 
     ``inside_unit_interval(softmax(finite_raw(raw)))`` in one pass per row,
     for a C-contiguous float NumPy array (the NumPy predict path); None where
-    the kernel does not serve.
+    the kernel does not serve (:func:`skbp._losses.softmax_kernel` decides).
     """
-    kernel = ops.fused_softmax
-    if kernel is None or not kernel_ready(raw):
+    kernel = softmax_kernel(raw, raw, ops)
+    if kernel is None:
         return None
     lowest, highest = _UNIT_INTERVAL_INSIDE[raw.dtype]
     kernel(raw, raw, float(lowest), float(highest))

@@ -5,13 +5,60 @@ Each kernel fuses passes that the NumPy path makes one ufunc at a time, in
 the same arithmetic, operation for operation and in the same precision, so
 that its result is bit for bit the NumPy expression's (built without
 fast-math and without contracting products into fused multiply-adds; see
-setup.py).  ``tests/test_kernels.py`` compares them.
+setup.py).  Two results are not: the loss of ``output_delta_and_loss``
+(summed in another order, with the C library's ``log``) and the
+probabilities of ``softmax_rows`` (the C library's ``exp``, the row sum in
+order), which agree with NumPy's to rounding, a few units in the last place.
+``tests/test_kernels.py`` compares them.
+
+Every kernel refuses, with a TypeError or a ValueError, what it cannot
+compute: None for an array, arrays of another dtype, shape or length than
+it needs, and a code it does not implement (the codes are those of
+skbp/_kernel_codes.py).  The checks cost O(1) per call.
 """
 
 from libc.float cimport DBL_MAX, FLT_MAX
 from libc.math cimport INFINITY, exp, log, sqrt, sqrtf
 
 from ._elementwise cimport floating, logaddexp0, sgd_element
+from ._kernel_codes cimport (
+    IDENTITY,
+    IDENTITY_SQUARED_ERROR,
+    LEAKY_RELU,
+    LEAKY_RELU_SLOPE,
+    LOGISTIC_LOG_LOSS,
+    RELU,
+    SOFTMAX_LOG_LOSS,
+    kernel_codes,
+)
+
+# The codes and constants this module was compiled with (the generated
+# skbp/_kernel_codes.pxd), for tests/test_kernel_codes.py to compare with
+# skbp._kernel_codes.declaration().
+KERNEL_CODES = kernel_codes()
+
+
+# The refusals build their message only when they raise: the checks before
+# them are a few integer comparisons, on the hot path of every batch.
+cdef int _refuse_lengths(str kernel, str names, Py_ssize_t n, tuple lengths) except -1:
+    """Raise the ValueError for vectors that are not all ``theta``'s length."""
+    raise ValueError(
+        f"{kernel}: {names} must all have theta's {n} entries; got {lengths}."
+    )
+
+
+cdef int _refuse_code(str kernel, int code, str implemented) except -1:
+    raise ValueError(
+        f"{kernel} has no {implemented} of code {code} (skbp._kernel_codes)."
+    )
+
+
+cdef int _refuse_shapes(str kernel, str names, tuple shapes) except -1:
+    """Raise the ValueError for matrices that are not all one shape, or empty."""
+    raise ValueError(
+        f"{kernel}: {names} must be of one shape, with at least one column; "
+        f"got {', '.join([f'{rows} x {columns}' for rows, columns in shapes])}."
+    )
 
 
 cdef inline void _adam_range(
@@ -59,12 +106,12 @@ cdef inline void _adam_range(
 
 
 def adam_step(
-    floating[::1] theta,
-    const floating[::1] grad,
-    const floating[::1] first_moment,
-    const floating[::1] second_moment,
-    floating[::1] first_moment_out,
-    floating[::1] second_moment_out,
+    floating[::1] theta not None,
+    const floating[::1] grad not None,
+    const floating[::1] first_moment not None,
+    const floating[::1] second_moment not None,
+    floating[::1] first_moment_out not None,
+    floating[::1] second_moment_out not None,
     double beta_1,
     double beta_2,
     double epsilon,
@@ -98,9 +145,35 @@ def adam_step(
         How many leading entries (the weights) get the L2 term.
     penalty_scale : float, default=0.0
         ``alpha / sum(sample_weight)``.
+
+    Raises
+    ------
+    TypeError
+        For None, or arrays of different or other dtypes.
+    ValueError
+        For arrays of other lengths than ``theta``'s, or not C-contiguous.
     """
     cdef Py_ssize_t n = theta.shape[0]
     cdef Py_ssize_t n_weights = min(max(n_penalised, 0), n)
+    if (
+        grad.shape[0] != n
+        or first_moment.shape[0] != n
+        or second_moment.shape[0] != n
+        or first_moment_out.shape[0] != n
+        or second_moment_out.shape[0] != n
+    ):
+        _refuse_lengths(
+            "adam_step",
+            "theta, grad and the four moments",
+            n,
+            (
+                grad.shape[0],
+                first_moment.shape[0],
+                second_moment.shape[0],
+                first_moment_out.shape[0],
+                second_moment_out.shape[0],
+            ),
+        )
     if n == 0:
         return
     with nogil:
@@ -148,10 +221,10 @@ cdef inline void _sgd_range(
 
 
 def sgd_step(
-    floating[::1] theta,
-    const floating[::1] grad,
-    const floating[::1] velocity,
-    floating[::1] velocity_out,
+    floating[::1] theta not None,
+    const floating[::1] grad not None,
+    const floating[::1] velocity not None,
+    floating[::1] velocity_out not None,
     double learning_rate,
     double momentum,
     bint nesterov,
@@ -181,12 +254,26 @@ def sgd_step(
         How many leading entries (the weights) get the L2 term.
     penalty_scale : float, default=0.0
         ``alpha / sum(sample_weight)``.
+
+    Raises
+    ------
+    TypeError
+        For None, or arrays of different or other dtypes.
+    ValueError
+        For arrays of other lengths than ``theta``'s, or not C-contiguous.
     """
     cdef Py_ssize_t n = theta.shape[0]
     cdef Py_ssize_t n_weights = min(max(n_penalised, 0), n)
     cdef floating scale = <floating>penalty_scale
     cdef floating rate = <floating>learning_rate
     cdef floating mu = <floating>momentum
+    if grad.shape[0] != n or velocity.shape[0] != n or velocity_out.shape[0] != n:
+        _refuse_lengths(
+            "sgd_step",
+            "theta, grad and the velocities",
+            n,
+            (grad.shape[0], velocity.shape[0], velocity_out.shape[0]),
+        )
     if n == 0:
         return
     with nogil:
@@ -203,24 +290,16 @@ def sgd_step(
                        n_weights, n, False, scale, rate, mu, False)
 
 
-# The activations with a fused kernel: their codes (skbp._activations).
-cdef enum FusedActivation:
-    IDENTITY = 0
-    RELU = 1
-    LEAKY_RELU = 2
-
-
 def bias_activation(
-    floating[:, ::1] z,
-    const floating[::1] bias,
+    floating[:, ::1] z not None,
+    const floating[::1] bias not None,
     int code,
-    double slope=0.0,
 ):
     """``z = f(z + bias)`` in place, in one pass: a hidden layer's output.
 
     The operations of ``z += bias`` then ``np.maximum(z, 0.0, out=z)``
-    (ReLU) or ``np.maximum(z, z * slope, out=z)`` (leaky ReLU), NaN passed
-    through as ``np.maximum`` passes it.
+    (ReLU) or ``np.maximum(z, z * LEAKY_RELU_SLOPE, out=z)`` (leaky ReLU),
+    NaN passed through as ``np.maximum`` passes it.
 
     Parameters
     ----------
@@ -229,12 +308,26 @@ def bias_activation(
     bias : ndarray of shape (n_units,)
         The layer's bias, of ``z``'s dtype.
     code : int
-        0 identity, 1 ReLU, 2 leaky ReLU.
-    slope : float, default=0.0
-        The leaky ReLU's slope for negative inputs.
+        ``ActivationCode.IDENTITY``, ``RELU`` or ``LEAKY_RELU``
+        (skbp._kernel_codes.BIAS_ACTIVATION_CODES).
+
+    Raises
+    ------
+    TypeError
+        For None, or arrays of different or other dtypes.
+    ValueError
+        For another code, a bias that is not one per unit, or arrays of
+        another number of dimensions or not C-contiguous.
     """
     cdef Py_ssize_t i, n_rows = z.shape[0], n_units = z.shape[1]
-    cdef floating leak = <floating>slope
+    cdef floating leak = <floating>LEAKY_RELU_SLOPE
+    if code != IDENTITY and code != RELU and code != LEAKY_RELU:
+        _refuse_code("bias_activation", code, "activation")
+    if bias.shape[0] != n_units:
+        raise ValueError(
+            f"bias_activation: the bias has {bias.shape[0]} entries for "
+            f"{n_units} units."
+        )
     with nogil:
         # One loop per activation, so that each inner loop vectorises.
         for i in range(n_rows):
@@ -242,7 +335,7 @@ def bias_activation(
                 _bias_relu_row(&z[i, 0], &bias[0], n_units)
             elif code == LEAKY_RELU:
                 _bias_leaky_row(&z[i, 0], &bias[0], n_units, leak)
-            else:
+            else:  # IDENTITY
                 _bias_row(&z[i, 0], &bias[0], n_units)
 
 
@@ -275,16 +368,16 @@ cdef inline void _bias_leaky_row(
 
 
 def multiply_derivative(
-    floating[:, ::1] delta,
-    const floating[:, ::1] activation,
+    floating[:, ::1] delta not None,
+    const floating[:, ::1] activation not None,
     int code,
-    double slope=0.0,
 ):
     """``delta *= f'(z)`` in place, ``f'`` read from the output ``activation``.
 
     The operations of ``np.multiply(delta, activation > 0, out=delta)``
     (ReLU: a product by 1 or 0, so NaN and the sign of zero come out as
-    NumPy's) or ``delta *= np.where(activation > 0, 1.0, slope)`` (leaky).
+    NumPy's) or ``delta *= np.where(activation > 0, 1.0, LEAKY_RELU_SLOPE)``
+    (leaky).
 
     Parameters
     ----------
@@ -293,12 +386,29 @@ def multiply_derivative(
     activation : ndarray of shape (n_samples, n_units)
         The layer's output.
     code : int
-        1 ReLU, 2 leaky ReLU (identity needs no pass).
-    slope : float, default=0.0
-        The leaky ReLU's slope.
+        ``ActivationCode.RELU`` or ``LEAKY_RELU``
+        (skbp._kernel_codes.DERIVATIVE_CODES).  The identity is refused:
+        its derivative is one, and the product by it is no pass at all.
+
+    Raises
+    ------
+    TypeError
+        For None, or arrays of different or other dtypes.
+    ValueError
+        For another code, arrays of different shapes, or of another number
+        of dimensions or not C-contiguous.
     """
     cdef Py_ssize_t i, j, n_rows = delta.shape[0], n_units = delta.shape[1]
-    cdef floating negative = <floating>(slope if code == LEAKY_RELU else 0.0)
+    cdef floating negative = <floating>(
+        LEAKY_RELU_SLOPE if code == LEAKY_RELU else 0.0
+    )
+    if code != RELU and code != LEAKY_RELU:
+        _refuse_code("multiply_derivative", code, "activation derivative")
+    if activation.shape[0] != n_rows or activation.shape[1] != n_units:
+        raise ValueError(
+            f"multiply_derivative: delta is {n_rows} x {n_units}, the "
+            f"activation {activation.shape[0]} x {activation.shape[1]}."
+        )
     cdef floating* row
     cdef const floating* output
     with nogil:
@@ -313,13 +423,6 @@ ctypedef fused target:
     unsigned char  # boolean class indicators, viewed as bytes
     float
     double
-
-
-# The output layers with a fused kernel: their codes (skbp._losses).
-cdef enum FusedOutput:
-    SOFTMAX_LOG_LOSS = 0
-    LOGISTIC_LOG_LOSS = 1
-    IDENTITY_SQUARED_ERROR = 2
 
 
 cdef double _sample_loss(
@@ -347,18 +450,18 @@ cdef double _sample_loss(
     for k in range(n_outputs):
         if code == LOGISTIC_LOG_LOSS:
             loss += logaddexp0(raw[k]) - y[k] * raw[k]
-        else:
+        else:  # IDENTITY_SQUARED_ERROR
             loss += (prediction[k] - y[k]) * (prediction[k] - y[k])
     return loss if code == LOGISTIC_LOG_LOSS else 0.5 * loss
 
 
 def output_delta_and_loss(
-    const floating[:, ::1] prediction,
-    const floating[:, ::1] raw,
-    const target[:, ::1] y,
+    const floating[:, ::1] prediction not None,
+    const floating[:, ::1] raw not None,
+    const target[:, ::1] y not None,
     const floating[::1] sample_weight,
     double weight_sum,
-    floating[:, ::1] delta,
+    floating[:, ::1] delta not None,
     int code,
 ):
     """The output delta, weighted, and the batch's loss, in one pass.
@@ -385,18 +488,55 @@ def output_delta_and_loss(
     delta : ndarray of shape (n_samples, n_outputs)
         Written with the scaled output delta.
     code : int
-        0 softmax with log-loss, 1 logistic with log-loss, 2 identity with
-        squared error.
+        ``OutputCode.SOFTMAX_LOG_LOSS``, ``LOGISTIC_LOG_LOSS`` or
+        ``IDENTITY_SQUARED_ERROR`` (skbp._kernel_codes.OUTPUT_DELTA_CODES).
 
     Returns
     -------
     loss : float
+
+    Raises
+    ------
+    TypeError
+        For None (but for ``sample_weight``), or arrays of different or
+        other dtypes.
+    ValueError
+        For another code, arrays of different shapes, no outputs, weights
+        that are not one per sample, or arrays of another number of
+        dimensions or not C-contiguous.
     """
     cdef Py_ssize_t i, k, n_rows = raw.shape[0], n_outputs = raw.shape[1]
     cdef bint weighted = sample_weight is not None
     cdef floating total = <floating>weight_sum
     cdef floating share, residual
     cdef double loss = 0.0, sample_loss
+    if (
+        code != SOFTMAX_LOG_LOSS
+        and code != LOGISTIC_LOG_LOSS
+        and code != IDENTITY_SQUARED_ERROR
+    ):
+        _refuse_code("output_delta_and_loss", code, "output layer")
+    if (
+        n_outputs < 1
+        or prediction.shape[0] != n_rows or prediction.shape[1] != n_outputs
+        or y.shape[0] != n_rows or y.shape[1] != n_outputs
+        or delta.shape[0] != n_rows or delta.shape[1] != n_outputs
+    ):
+        _refuse_shapes(
+            "output_delta_and_loss",
+            "prediction, raw, y and delta",
+            (
+                (prediction.shape[0], prediction.shape[1]),
+                (raw.shape[0], raw.shape[1]),
+                (y.shape[0], y.shape[1]),
+                (delta.shape[0], delta.shape[1]),
+            ),
+        )
+    if weighted and sample_weight.shape[0] != n_rows:
+        raise ValueError(
+            f"output_delta_and_loss: {sample_weight.shape[0]} sample weights "
+            f"for {n_rows} samples."
+        )
     with nogil:
         for i in range(n_rows):
             if weighted:
@@ -415,8 +555,8 @@ def output_delta_and_loss(
 
 
 def softmax_rows(
-    const floating[:, ::1] raw,
-    floating[:, ::1] out,
+    const floating[:, ::1] raw not None,
+    floating[:, ::1] out not None,
     double lowest=-INFINITY,
     double highest=INFINITY,
 ):
@@ -438,6 +578,14 @@ def softmax_rows(
         Written with the probabilities.
     lowest, highest : float, default=-inf, inf
         Bounds to clip the probabilities to (none by default).
+
+    Raises
+    ------
+    TypeError
+        For None, or arrays of different or other dtypes.
+    ValueError
+        For arrays of different shapes, no outputs, or arrays of another
+        number of dimensions or not C-contiguous.
     """
     cdef Py_ssize_t i, k, n_rows = raw.shape[0], n_outputs = raw.shape[1]
     cdef floating low = <floating>lowest
@@ -447,6 +595,12 @@ def softmax_rows(
     cdef const floating* row
     cdef floating* probabilities
     cdef double total
+    if n_outputs < 1 or out.shape[0] != n_rows or out.shape[1] != n_outputs:
+        _refuse_shapes(
+            "softmax_rows",
+            "raw and out",
+            ((n_rows, n_outputs), (out.shape[0], out.shape[1])),
+        )
     with nogil:
         for i in range(n_rows):
             row = &raw[i, 0]

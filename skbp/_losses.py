@@ -21,11 +21,20 @@ Every loss here is summed over the outputs of one sample and averaged over
 samples (with sample weights), so that the gradient written by
 :meth:`OutputLayer.gradient` is exactly the gradient of
 :meth:`OutputLayer.loss`.
+
+Each :class:`OutputLayer` carries its code in the compiled kernels
+(:mod:`skbp._kernel_codes`), and :meth:`OutputLayer.delta_and_loss` is the
+one place that hands the output delta and the loss to a kernel; the softmax
+link's kernel is chosen by :func:`softmax_kernel`, for the link and for
+``predict_proba`` alike.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
+from ._kernel_codes import OUTPUT_DELTA_CODES, OutputCode
 from ._primitives import NUMPY, kernel_ready
 
 
@@ -42,11 +51,35 @@ def _exp(raw, out, ops=NUMPY):
     return ops.exp(raw, out=out)
 
 
-def _softmax(raw, out, ops=NUMPY):
+def softmax_kernel(raw, out, ops=NUMPY):
+    """The compiled row-wise softmax where it takes ``raw`` and ``out``, else None.
+
+    ``softmax_rows`` of skbp/_kernels.pyx: one pass per row instead of the
+    five NumPy calls of the softmax link, to a few units in the last place
+    of them; it also reads infinite raw outputs as the largest float
+    (:func:`skbp._guards.finite_raw`) and clips to bounds it is given.
+
+    Parameters
+    ----------
+    raw, out : array of shape (n_samples, n_outputs)
+        The raw outputs and where the probabilities go (may be ``raw``).
+    ops : primitives, default=NUMPY
+        The array primitives of the arrays' namespace.
+
+    Returns
+    -------
+    kernel : callable or None
+        ``kernel(raw, out, lowest=-inf, highest=inf)``.
+    """
     kernel = ops.fused_softmax
-    if kernel is not None and kernel_ready(raw, out):
-        # One compiled pass per row (skbp/_kernels.pyx) instead of the five
-        # NumPy calls below, to a few ulps of them.
+    if kernel is None or not kernel_ready(raw, out):
+        return None
+    return kernel
+
+
+def _softmax(raw, out, ops=NUMPY):
+    kernel = softmax_kernel(raw, out, ops)
+    if kernel is not None:
         kernel(raw, out)
         return out
     out = ops.subtract(raw, ops.max(raw, axis=1, keepdims=True), out=out)
@@ -168,10 +201,10 @@ class OutputLayer:
         ``raw_gradient(y, raw, prediction, out, ops=NUMPY)`` writes the
         gradient of the per-sample loss with respect to the raw output into
         ``out`` and returns it.
-    kernel_code : int, default=None
-        Its code in the compiled ``output_delta_and_loss`` kernel
-        (skbp/_kernels.pyx), for the pairs whose delta is ``prediction -
-        y``; None where there is none.
+    kernel_code : OutputCode, default=None
+        Its code in the compiled kernels (:mod:`skbp._kernel_codes`), which
+        compute what ``link``, ``per_sample_loss`` and ``raw_gradient`` do;
+        None where no kernel computes it.
     """
 
     loss_name: str
@@ -179,7 +212,7 @@ class OutputLayer:
     link: Callable
     per_sample_loss: Callable
     raw_gradient: Callable
-    kernel_code: int = None
+    kernel_code: OutputCode = None
 
     def loss(self, y, raw, prediction, sample_weight=None, ops=NUMPY):
         """Return the (weighted) mean over samples of the per-sample loss.
@@ -226,6 +259,82 @@ class OutputLayer:
         """
         return self.raw_gradient(y, raw, prediction, out, ops)
 
+    def delta_and_loss(
+        self, y, raw, prediction, sample_weight, weight_sum, out, ops=NUMPY, *, block
+    ):
+        """Write the weighted output delta into ``out``; return the loss.
+
+        The delta is :meth:`gradient` times ``sample_weight / weight_sum``
+        (``1 / weight_sum`` without weights), the loss :meth:`loss`.  The
+        compiled ``output_delta_and_loss`` computes both in one pass where
+        it computes this output layer (``OUTPUT_DELTA_CODES``), takes the
+        arrays, and the rows are not a ``block``: the delta bit for bit,
+        the loss to rounding (summed in another order).
+
+        Parameters
+        ----------
+        y, raw, prediction : ndarray of shape (n_samples, n_outputs)
+            As for :meth:`loss`.
+        sample_weight : ndarray of shape (n_samples,) or None
+            Sample weights; ``None`` weighs every sample by one.
+        weight_sum : float or 0-d array
+            The total weight of the objective's rows: these rows' own, or
+            that of all the rows they are a block of.
+        out : ndarray of shape (n_samples, n_outputs)
+            Buffer for the output delta.
+        ops : primitives, default=NUMPY
+            The array primitives of the arrays' namespace.
+        block : bool
+            Whether the rows are a block of the objective's rows
+            (``weight_sum`` is then more than theirs): the kernel, whose
+            loss is divided by ``weight_sum``, does not serve them.
+
+        Returns
+        -------
+        loss : float or 0-d array
+            The weighted mean loss of these rows, as :meth:`loss` returns it.
+        """
+        if (
+            not block
+            and self.kernel_code in OUTPUT_DELTA_CODES
+            and (kernel := ops.fused_output) is not None
+            and _output_kernel_takes(y, prediction, sample_weight)
+        ):
+            target = y.view(np.uint8) if y.dtype == bool else y
+            return kernel(
+                prediction,
+                raw,
+                target,
+                sample_weight,
+                weight_sum,
+                out,
+                self.kernel_code,
+            )
+        delta = self.gradient(y, raw, prediction, out, ops)
+        if sample_weight is None:
+            delta /= weight_sum
+        else:
+            delta *= (sample_weight / weight_sum)[:, None]
+        return self.loss(y, raw, prediction, sample_weight, ops)
+
+
+def _output_kernel_takes(y, prediction, sample_weight):
+    """Whether ``output_delta_and_loss`` takes these arrays as they are.
+
+    The predictions (with the weights, where given) of one floating dtype,
+    and the targets of that dtype too, or boolean class indicators, which it
+    reads as bytes.
+    """
+    if not (
+        kernel_ready(prediction)
+        if sample_weight is None
+        else kernel_ready(prediction, sample_weight)
+    ):
+        return False
+    if type(y) is np.ndarray and y.dtype == bool and y.flags.c_contiguous:
+        return True
+    return kernel_ready(prediction, y)
+
 
 LINKS = {
     "identity": _identity,
@@ -234,24 +343,37 @@ LINKS = {
     "exp": _exp,
 }
 
+# (loss, link): the per-sample loss, its raw gradient, and the pair's code
+# in the compiled kernels.
 _PAIRS = {
-    ("squared_error", "identity"): (_half_squared_error, _residual_gradient),
+    ("squared_error", "identity"): (
+        _half_squared_error,
+        _residual_gradient,
+        OutputCode.IDENTITY_SQUARED_ERROR,
+    ),
     ("squared_error", "logistic"): (
         _half_squared_error,
         _logistic_squared_error_gradient,
+        OutputCode.LOGISTIC_SQUARED_ERROR,
     ),
-    ("log_loss", "logistic"): (_binary_log_loss, _residual_gradient),
-    ("log_loss", "softmax"): (_multinomial_log_loss, _residual_gradient),
-    ("poisson", "exp"): (_half_poisson_deviance, _residual_gradient),
+    ("log_loss", "logistic"): (
+        _binary_log_loss,
+        _residual_gradient,
+        OutputCode.LOGISTIC_LOG_LOSS,
+    ),
+    ("log_loss", "softmax"): (
+        _multinomial_log_loss,
+        _residual_gradient,
+        OutputCode.SOFTMAX_LOG_LOSS,
+    ),
+    ("poisson", "exp"): (
+        _half_poisson_deviance,
+        _residual_gradient,
+        OutputCode.EXP_POISSON,
+    ),
 }
 
 OUTPUT_LAYER_NAMES = tuple(_PAIRS)
-
-_KERNEL_CODES = {
-    ("log_loss", "softmax"): 0,
-    ("log_loss", "logistic"): 1,
-    ("squared_error", "identity"): 2,
-}
 
 
 def get_output_layer(loss_name, link_name):
@@ -268,12 +390,7 @@ def get_output_layer(loss_name, link_name):
     -------
     output_layer : OutputLayer
     """
-    per_sample_loss, raw_gradient = _PAIRS[loss_name, link_name]
+    per_sample_loss, raw_gradient, code = _PAIRS[loss_name, link_name]
     return OutputLayer(
-        loss_name,
-        link_name,
-        LINKS[link_name],
-        per_sample_loss,
-        raw_gradient,
-        _KERNEL_CODES.get((loss_name, link_name)),
+        loss_name, link_name, LINKS[link_name], per_sample_loss, raw_gradient, code
     )

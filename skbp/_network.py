@@ -19,7 +19,7 @@ from itertools import pairwise
 import numpy as np
 
 from ._optimizers import add_penalty_gradient
-from ._primitives import NUMPY, kernel_ready, primitives_for
+from ._primitives import NUMPY, primitives_for
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ def forward(network, theta, X, workspace, masks=None):
             raw = z
             activations.append(network.output.link(z, layer_outputs[layer], ops))
         else:
-            output = add_bias_and_activate(network.hidden, z, intercepts[layer], ops)
+            output = network.hidden.add_bias_and_activate(z, intercepts[layer], ops)
             if masks is not None and masks[layer] is not None:
                 workspace.unmasked_outputs[layer] = output
                 output = output * masks[layer]
@@ -366,79 +366,13 @@ def backward(network, theta, activations, deltas, workspace):
             if output is None:
                 output = activations[layer]
             # In place: every namespace's primitives write into ``out``.
-            if needs_input:
-                network.hidden.multiply_derivative(
-                    output, previous, ops, z=preactivations[layer - 1]
-                )
-            else:
-                _multiply_derivative(network.hidden, output, previous, ops)
+            network.hidden.apply_derivative(
+                output,
+                previous,
+                ops,
+                z=preactivations[layer - 1] if needs_input else None,
+            )
     return workspace.grad
-
-
-def _kernel_serves(kernel, activation, *arrays):
-    """Whether a compiled kernel serves ``activation`` on these arrays."""
-    return (
-        kernel is not None
-        and activation.kernel_code is not None
-        and kernel_ready(*arrays)
-    )
-
-
-def _output_kernel_serves(kernel, output, prediction, y, sample_weight):
-    """Whether ``output_delta_and_loss`` serves this batch (NumPy, one dtype)."""
-    arrays = (prediction,) if sample_weight is None else (prediction, sample_weight)
-    return (
-        kernel is not None
-        and output.kernel_code is not None
-        and kernel_ready(*arrays)
-        and (kernel_ready(prediction, y) or _boolean_indicators(y))
-    )
-
-
-def _boolean_indicators(y):
-    """Class indicators the output kernel reads as bytes."""
-    return type(y) is np.ndarray and y.dtype == bool and y.flags.c_contiguous
-
-
-def add_bias_and_activate(activation, z, bias, ops=NUMPY):
-    """Return ``activation.forward(z + bias)``, ``z`` overwritten.
-
-    The compiled ``bias_activation`` kernel takes both in one pass where it
-    serves the activation (identity, ReLU, leaky ReLU on NumPy arrays), bit
-    for bit the two passes it replaces (``tests/test_kernels.py``).
-
-    Parameters
-    ----------
-    activation : Activation
-        The hidden layers' activation.
-    z : array of shape (n_samples, n_units)
-        The layer's product ``a @ W``; overwritten.
-    bias : array of shape (n_units,)
-        The layer's bias.
-    ops : primitives, default=NUMPY
-        The array primitives of the arrays' namespace.
-
-    Returns
-    -------
-    output : array of shape (n_samples, n_units)
-    """
-    kernel = ops.fused_bias_activation
-    if _kernel_serves(kernel, activation, z, bias) and z.ndim == 2:
-        kernel(z, bias, activation.kernel_code, activation.slope)
-        return z
-    z += bias
-    return activation.forward(z, ops)
-
-
-def _multiply_derivative(activation, output, delta, ops):
-    """``activation.multiply_derivative``, through the compiled kernel if any."""
-    kernel = ops.fused_derivative
-    if activation.kernel_code == 0:  # the identity's derivative is one
-        return delta
-    if _kernel_serves(kernel, activation, delta, output):
-        kernel(delta, output, activation.kernel_code, activation.slope)
-        return delta
-    return activation.multiply_derivative(output, delta, ops)
 
 
 def _through_dropout(workspace, hidden_layer, delta):
@@ -535,30 +469,19 @@ def loss_and_grad(
     _, _, deltas = workspace.rows(X.shape[0])
     block_weight = X.shape[0] if sample_weight is None else ops.sum(sample_weight)
     weight_sum = block_weight if weight_total is None else weight_total
-    prediction = activations[-1]
-    kernel = ops.fused_output
-    if weight_total is None and _output_kernel_serves(
-        kernel, network.output, prediction, y, sample_weight
-    ):
-        target = y.view(np.uint8) if y.dtype == bool else y
-        loss = kernel(
-            prediction,
-            raw,
-            target,
-            sample_weight,
-            weight_sum,
-            deltas[-1],
-            network.output.kernel_code,
-        )
-        grad = backward(network, theta, activations, deltas, workspace)
-    else:
-        output_delta = network.output.gradient(y, raw, prediction, deltas[-1], ops)
-        if sample_weight is None:
-            output_delta /= weight_sum
-        else:
-            output_delta *= (sample_weight / weight_sum)[:, None]
-        grad = backward(network, theta, activations, deltas, workspace)
-        loss = network.output.loss(y, raw, prediction, sample_weight, ops)
+    # The weighted output delta goes into deltas[-1]; the loss is taken now,
+    # before backward, which writes nothing that the loss reads.
+    loss = network.output.delta_and_loss(
+        y,
+        raw,
+        activations[-1],
+        sample_weight,
+        weight_sum,
+        deltas[-1],
+        ops,
+        block=weight_total is not None,
+    )
+    grad = backward(network, theta, activations, deltas, workspace)
     if weight_total is not None:
         loss = loss * block_weight / weight_total  # this block's share of J
     # The optimizer's step buffer is free until the gradient is complete.
@@ -666,8 +589,8 @@ def hidden_activations_from_views(hidden, coefs, intercepts, X, ops=None):
     activation = X
     for layer, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
         matmul = ops.matmul if layer == 0 else ops.dense_matmul  # X may be sparse
-        activation = add_bias_and_activate(
-            hidden, matmul(activation, coef), intercept, ops
+        activation = hidden.add_bias_and_activate(
+            matmul(activation, coef), intercept, ops
         )
     return activation
 
@@ -731,7 +654,7 @@ def _predict_raw_in_chunks(hidden, coefs, intercepts, X):
             coefs[:-1], intercepts[:-1], buffers, strict=True
         ):
             z = np.matmul(activation, coef, out=buffer[: stop - start])
-            activation = add_bias_and_activate(hidden, z, intercept)
+            activation = hidden.add_bias_and_activate(z, intercept)
         block = np.matmul(activation, coefs[-1], out=raw[start:stop])
         block += intercepts[-1]
     return raw

@@ -224,10 +224,9 @@ class SGD:
         theta : ndarray of shape (n_params,)
             Updated in place.
         """
-        kernel = ops.fused_sgd_step
-        if kernel is None or not _fusable(
-            theta, grad, (learning_rate, self.momentum, *_scale_of(penalty))
-        ):
+        constants = (learning_rate, self.momentum, *_scale_of(penalty))
+        kernel = _fused_step(ops.fused_sgd_step, theta, grad, constants)
+        if kernel is None:
             grad = add_penalty_gradient(grad, theta, penalty, ops, out)
             return _apply_step(
                 self, theta, grad, state.writable(), learning_rate, out, ops
@@ -366,9 +365,9 @@ class Adam:
         theta : ndarray of shape (n_params,)
             Updated in place.
         """
-        kernel = ops.fused_adam_step
         constants = (self.beta_1, self.beta_2, self.epsilon, *_scale_of(penalty))
-        if kernel is None or not _fusable(theta, grad, constants):
+        kernel = _fused_step(ops.fused_adam_step, theta, grad, constants)
+        if kernel is None:
             grad = add_penalty_gradient(grad, theta, penalty, ops, out)
             return _apply_step(
                 self, theta, grad, state.writable(), learning_rate, out, ops
@@ -428,6 +427,19 @@ def _scale_of(penalty):
 
 def _penalty_arguments(penalty):
     return () if penalty is None else penalty
+
+
+def _fused_step(kernel, theta, grad, constants):
+    """The optimizer's compiled step where it computes this update, else None.
+
+    The one decision behind :meth:`SGD.apply` and :meth:`Adam.apply`.
+    ``kernel`` is the primitives' ``fused_sgd_step`` or ``fused_adam_step``
+    (None off NumPy, or where it was not built); it serves where
+    :func:`_fusable` says that it rounds as the NumPy update would.
+    """
+    if kernel is None or not _fusable(theta, grad, constants):
+        return None
+    return kernel
 
 
 def _fusable(theta, grad, constants):

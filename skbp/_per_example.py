@@ -2,38 +2,25 @@
 
 :func:`per_example_plan` says whether an epoch can run in
 ``skbp/_sgd_loop.pyx`` (NumPy, dense rows, plain SGD, no dropout, an
-activation and an output layer the loop knows) and holds what the loop
-needs; :func:`run_per_example_epoch` runs it in chunks, each an atomic
-section of the Ctrl-C guard, so that an interrupt lands between two
-complete steps, as in the NumPy loop of :func:`skbp._training.run_epoch`.
+activation and an output layer whose ``kernel_code`` the loop implements)
+and holds what the loop needs; :func:`run_per_example_epoch` runs it in
+chunks, each an atomic section of the Ctrl-C guard, so that an interrupt
+lands between two complete steps, as in the NumPy loop of
+:func:`skbp._training.run_epoch`.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._kernel_codes import (
+    SGD_EPOCH_ACTIVATIONS,
+    SGD_EPOCH_OUTPUTS,
+    ActivationCode,
+    OutputCode,
+)
 from ._optimizers import SGD
 from ._primitives import kernel_ready
-
-# The loop's codes (the enums of skbp/_sgd_loop.pyx, in their order).
-HIDDEN_CODES = {
-    name: code
-    for code, name in enumerate(
-        ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "softplus")
-    )
-}
-OUTPUT_CODES = {
-    pair: code
-    for code, pair in enumerate(
-        (
-            ("log_loss", "softmax"),
-            ("log_loss", "logistic"),
-            ("squared_error", "identity"),
-            ("squared_error", "logistic"),
-            ("poisson", "exp"),
-        )
-    )
-}
 
 # About this many weight updates per chunk, so that a Ctrl-C is answered
 # within milliseconds while a chunk's Python overhead stays negligible.
@@ -52,8 +39,10 @@ class PerExamplePlan:
         The network's layout in ``theta`` and in ``buffer``.
     buffer : ndarray
         Scratch for one sample's outputs and deltas.
-    hidden_code, output_code : int
-        The activation and the output layer.
+    hidden_code : ActivationCode
+        The activation's code (:mod:`skbp._kernel_codes`).
+    output_code : OutputCode
+        The output layer's code.
     chunk : int
         Samples per call of the kernel.
     """
@@ -64,8 +53,8 @@ class PerExamplePlan:
     intercept_offsets: np.ndarray
     unit_offsets: np.ndarray
     buffer: np.ndarray
-    hidden_code: int
-    output_code: int
+    hidden_code: ActivationCode
+    output_code: OutputCode
     chunk: int
 
 
@@ -90,14 +79,15 @@ def per_example_plan(network, theta, data, settings, ops):
     plan : PerExamplePlan or None
         None where the NumPy loop must run it.
     """
-    output = (network.output.loss_name, network.output.link_name)
+    hidden_code = network.hidden.kernel_code
+    output_code = network.output.kernel_code
     if not (
         ops.per_example_sgd is not None
         and settings.batch_size == 1
         and settings.dropout is None
         and isinstance(settings.optimizer, SGD)
-        and network.hidden.name in HIDDEN_CODES
-        and output in OUTPUT_CODES
+        and hidden_code in SGD_EPOCH_ACTIVATIONS
+        and output_code in SGD_EPOCH_OUTPUTS
         and kernel_ready(theta, data.X)  # dense NumPy rows of theta's dtype
     ):
         return None
@@ -113,8 +103,8 @@ def per_example_plan(network, theta, data, settings, ops):
         intercept_offsets=intercept_offsets.astype(np.intp),
         unit_offsets=unit_offsets.astype(np.intp),
         buffer=np.empty(2 * int(units[1:].sum()), dtype=theta.dtype),
-        hidden_code=HIDDEN_CODES[network.hidden.name],
-        output_code=OUTPUT_CODES[output],
+        hidden_code=hidden_code,
+        output_code=output_code,
         chunk=max(1, _UPDATES_PER_CHUNK // network.n_params),
     )
 

@@ -143,7 +143,11 @@ class NumPyPrimitives:
     rowwise_dot = staticmethod(_rowwise_dot_numpy)
     xlogy = staticmethod(xlogy)
     take_rows = staticmethod(_take_rows_numpy)
-    # Compiled kernels (skbp/_kernels.pyx), bit for bit the ufunc passes.
+    # Compiled kernels (skbp/_kernels.pyx): bit for bit the ufunc passes they
+    # replace, but for softmax_rows and the loss of output_delta_and_loss,
+    # which agree to a few units in the last place.  The objects that use
+    # them decide when (Activation, OutputLayer, the optimizers' apply, and
+    # skbp._losses.softmax_kernel), each with kernel_ready below.
     fused_adam_step = staticmethod(_fused_adam_step) if _fused_adam_step else None
     fused_sgd_step = staticmethod(_fused_sgd_step) if _fused_sgd_step else None
     fused_bias_activation = (
@@ -537,8 +541,11 @@ def kernel_ready(*arrays):
     """Whether the compiled kernels take ``arrays`` as they are.
 
     NumPy arrays (not sparse, not another namespace's), C-contiguous, all of
-    one floating dtype the kernels are built for (float32 or float64).  A
-    plain loop: it runs on the hot path of a one-row prediction.
+    one floating dtype the kernels are built for (float32 or float64): the
+    one test of the arrays behind every choice of a kernel.  The kernels
+    refuse other arrays with an exception; this test lets the caller take
+    the NumPy path instead.  A plain loop: it runs on the hot path of a
+    one-row prediction.
     """
     dtype = arrays[0].dtype
     for array in arrays:

@@ -21,30 +21,38 @@ BLAS's blocked products, and the transcendental functions are the C
 library's, evaluated in double precision, so results agree with the NumPy
 path to rounding (``tests/test_sgd_loop.py`` states the tolerances), not
 bit for bit.
+
+``sgd_epoch`` refuses, with a TypeError or a ValueError, arguments it cannot
+compute with (None for an array that must be given, arrays of another dtype,
+a layout that does not fit the arrays, a row outside ``X``, a code it does
+not implement) before it takes a step.
 """
 
 from libc.math cimport exp, expm1, isfinite, log, tanh
 
 from ._elementwise cimport expit, floating, logaddexp0, sgd_element
+from ._kernel_codes cimport (
+    ELU,
+    ELU_ALPHA,
+    EXP_POISSON,
+    IDENTITY,
+    IDENTITY_SQUARED_ERROR,
+    LEAKY_RELU,
+    LEAKY_RELU_SLOPE,
+    LOGISTIC,
+    LOGISTIC_LOG_LOSS,
+    LOGISTIC_SQUARED_ERROR,
+    RELU,
+    SOFTMAX_LOG_LOSS,
+    SOFTPLUS,
+    TANH,
+    kernel_codes,
+)
 
-# The codes of skbp/_per_example.py, in its order.
-cdef enum HiddenActivation:
-    IDENTITY
-    LOGISTIC
-    TANH
-    RELU
-    LEAKY_RELU
-    ELU
-    SOFTPLUS
-
-cdef enum OutputLayer:
-    SOFTMAX_LOG_LOSS
-    LOGISTIC_LOG_LOSS
-    IDENTITY_SQUARED_ERROR
-    LOGISTIC_SQUARED_ERROR
-    EXP_POISSON
-
-cdef double LEAKY_SLOPE = 0.01  # skbp._activations._LEAKY_SLOPE
+# The codes and constants this module was compiled with (the generated
+# skbp/_kernel_codes.pxd), for tests/test_kernel_codes.py to compare with
+# skbp._kernel_codes.declaration().
+KERNEL_CODES = kernel_codes()
 
 
 cdef inline floating _activate(floating z, int code) noexcept nogil:
@@ -55,12 +63,12 @@ cdef inline floating _activate(floating z, int code) noexcept nogil:
     if code == RELU:
         return 0 if z < 0 else z  # NaN passes through, as np.maximum's does
     if code == LEAKY_RELU:
-        return z * <floating>LEAKY_SLOPE if z < 0 else z
+        return z * <floating>LEAKY_RELU_SLOPE if z < 0 else z
     if code == ELU:
-        return z if z > 0 else <floating>expm1(z)
+        return z if z > 0 else <floating>(ELU_ALPHA * expm1(z))
     if code == SOFTPLUS:
         return <floating>logaddexp0(z)
-    return z
+    return z  # IDENTITY (sgd_epoch refuses other codes)
 
 
 cdef inline floating _times_derivative(
@@ -75,12 +83,14 @@ cdef inline floating _times_derivative(
     if code == RELU:
         return delta if a > 0 else 0
     if code == LEAKY_RELU:
-        return delta if a > 0 else delta * <floating>LEAKY_SLOPE
+        return delta if a > 0 else delta * <floating>LEAKY_RELU_SLOPE
     if code == ELU:
-        return delta if a > 0 else delta * (a + 1)
+        # a + alpha in double precision (ELU_ALPHA is a double), as the loop
+        # has always computed it; the NumPy path adds in a's precision.
+        return delta if a > 0 else delta * (a + ELU_ALPHA)
     if code == SOFTPLUS:
         return delta * <floating>(-expm1(-a))
-    return delta
+    return delta  # IDENTITY
 
 
 cdef double _output_loss_and_delta(
@@ -129,7 +139,7 @@ cdef double _output_loss_and_delta(
             loss += 0.5 * residual * residual
             residual = residual * prediction
             delta[k] = residual * (1 - prediction)
-        else:  # EXP_POISSON
+        else:  # EXP_POISSON (sgd_epoch refuses other codes)
             prediction = <floating>exp(raw[k])
             if y[k] > 0:
                 loss += y[k] * log(y[k])
@@ -241,20 +251,122 @@ cdef double _layer_backward_and_step(
     return squares
 
 
-def sgd_epoch(
-    floating[::1] theta,
-    floating[::1] velocity,
-    const floating[:, ::1] X,
-    const floating[:, ::1] Y,
-    const double[::1] sample_weight,
-    const Py_ssize_t[::1] order,
-    Py_ssize_t start,
-    Py_ssize_t stop,
+cdef inline bint _fits(
+    Py_ssize_t offset, Py_ssize_t rows, Py_ssize_t columns, Py_ssize_t size
+) noexcept:
+    """Whether ``rows * columns`` entries from ``offset`` lie in ``[0, size)``.
+
+    ``columns`` is at least 1; the product is never formed, so that it
+    cannot overflow.
+    """
+    return 0 <= offset <= size and rows <= (size - offset) // columns
+
+
+cdef int _check_layout(
     const Py_ssize_t[::1] layer_units,
     const Py_ssize_t[::1] coef_offsets,
     const Py_ssize_t[::1] intercept_offsets,
     const Py_ssize_t[::1] unit_offsets,
-    floating[::1] buffer,
+    Py_ssize_t n_params,
+    Py_ssize_t n_buffer_units,
+) except -1:
+    """Raise ValueError unless every layer lies inside ``theta`` and the buffer."""
+    cdef Py_ssize_t n_layers = layer_units.shape[0], layer
+    if n_layers < 2 or not (
+        coef_offsets.shape[0]
+        == intercept_offsets.shape[0]
+        == unit_offsets.shape[0]
+        == n_layers - 1
+    ):
+        raise ValueError(
+            f"sgd_epoch: {n_layers} layers need {n_layers - 1} offsets of each "
+            f"kind (at least two layers); got {coef_offsets.shape[0]}, "
+            f"{intercept_offsets.shape[0]} and {unit_offsets.shape[0]}."
+        )
+    for layer in range(n_layers):
+        if layer_units[layer] < 1:
+            raise ValueError(f"sgd_epoch: layer {layer} has no units.")
+    for layer in range(n_layers - 1):
+        if not (
+            _fits(
+                coef_offsets[layer],
+                layer_units[layer],
+                layer_units[layer + 1],
+                n_params,
+            )
+            and _fits(intercept_offsets[layer], 1, layer_units[layer + 1], n_params)
+            and _fits(unit_offsets[layer], 1, layer_units[layer + 1], n_buffer_units)
+        ):
+            raise ValueError(
+                f"sgd_epoch: the weights, biases or units of layer {layer + 1} "
+                f"lie outside theta ({n_params} entries) or the buffer "
+                f"({n_buffer_units} units)."
+            )
+    return 0
+
+
+cdef inline bint _implemented_activation(int code) noexcept:
+    return (
+        code == IDENTITY
+        or code == LOGISTIC
+        or code == TANH
+        or code == RELU
+        or code == LEAKY_RELU
+        or code == ELU
+        or code == SOFTPLUS
+    )
+
+
+cdef inline bint _implemented_output(int code) noexcept:
+    return (
+        code == SOFTMAX_LOG_LOSS
+        or code == LOGISTIC_LOG_LOSS
+        or code == IDENTITY_SQUARED_ERROR
+        or code == LOGISTIC_SQUARED_ERROR
+        or code == EXP_POISSON
+    )
+
+
+cdef int _check_rows(
+    Py_ssize_t n_samples,
+    const Py_ssize_t[::1] order,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+) except -1:
+    """Raise ValueError unless positions ``start:stop`` name rows of ``X``."""
+    cdef Py_ssize_t position, n_positions = (
+        n_samples if order is None else order.shape[0]
+    )
+    if not 0 <= start <= stop <= n_positions:
+        raise ValueError(
+            f"sgd_epoch: positions {start} to {stop} are not within the "
+            f"epoch's {n_positions}."
+        )
+    if order is None:
+        return 0
+    for position in range(start, stop):
+        if not 0 <= order[position] < n_samples:
+            raise ValueError(
+                f"sgd_epoch: order[{position}] = {order[position]} is not a row "
+                f"of X ({n_samples} rows)."
+            )
+    return 0
+
+
+def sgd_epoch(
+    floating[::1] theta not None,
+    floating[::1] velocity not None,
+    const floating[:, ::1] X not None,
+    const floating[:, ::1] Y not None,
+    const double[::1] sample_weight,
+    const Py_ssize_t[::1] order,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    const Py_ssize_t[::1] layer_units not None,
+    const Py_ssize_t[::1] coef_offsets not None,
+    const Py_ssize_t[::1] intercept_offsets not None,
+    const Py_ssize_t[::1] unit_offsets not None,
+    floating[::1] buffer not None,
     int hidden_code,
     int output_code,
     double alpha,
@@ -305,26 +417,74 @@ def sgd_epoch(
         finite (its step not taken).
     loss : float
         That non-finite loss (NaN when all were finite).
+
+    Raises
+    ------
+    TypeError
+        For None (but for ``sample_weight`` and ``order``), or arrays of
+        other dtypes than these.
+    ValueError
+        For another code, arrays of other lengths or shapes than the layout
+        says, a layout that does not fit ``theta`` or ``buffer``, positions
+        outside the epoch or rows outside ``X``, or arrays that are not
+        C-contiguous.  Nothing is updated then.
     """
     cdef Py_ssize_t n_layers = layer_units.shape[0]
     cdef Py_ssize_t last = n_layers - 2
     cdef Py_ssize_t n_units = buffer.shape[0] // 2
-    cdef Py_ssize_t n_outputs = layer_units[n_layers - 1]
+    cdef Py_ssize_t n_samples = X.shape[0]
+    cdef Py_ssize_t n_outputs, n_coefs
     cdef Py_ssize_t position, row, layer, i
-    cdef Py_ssize_t n_coefs = intercept_offsets[0]
     cdef bint weighted = sample_weight is not None
     cdef bint shuffled = order is not None
     cdef bint penalised = alpha != 0
     cdef floating rate = <floating>learning_rate
     cdef floating mu = <floating>momentum
     cdef floating penalty_scale
-    cdef floating* outputs = &buffer[0]
-    cdef floating* deltas = &buffer[n_units]
+    cdef floating* outputs
+    cdef floating* deltas
     cdef floating* z
     cdef const floating* inputs
     cdef double weight, loss, squares = 0.0, loss_sum = 0.0
     cdef double bad_loss = float("nan")
     cdef Py_ssize_t stopped_at = stop
+    # Every argument is checked before the first step (O(layers), and
+    # O(stop - start) for the rows of ``order``), so that a refusal leaves
+    # theta and the velocity as they were.
+    if not _implemented_activation(hidden_code):
+        raise ValueError(
+            f"sgd_epoch has no activation of code {hidden_code} (skbp._kernel_codes)."
+        )
+    if not _implemented_output(output_code):
+        raise ValueError(
+            f"sgd_epoch has no output layer of code {output_code} "
+            "(skbp._kernel_codes)."
+        )
+    if velocity.shape[0] != theta.shape[0]:
+        raise ValueError(
+            f"sgd_epoch: theta has {theta.shape[0]} entries, the velocity "
+            f"{velocity.shape[0]}."
+        )
+    _check_layout(
+        layer_units, coef_offsets, intercept_offsets, unit_offsets, theta.shape[0], n_units
+    )
+    n_outputs = layer_units[n_layers - 1]
+    if (
+        X.shape[1] != layer_units[0]
+        or Y.shape[0] != n_samples
+        or Y.shape[1] != n_outputs
+        or (weighted and sample_weight.shape[0] != n_samples)
+    ):
+        raise ValueError(
+            f"sgd_epoch: X is {n_samples} x {X.shape[1]} and Y "
+            f"{Y.shape[0]} x {Y.shape[1]}"
+            + (f", with {sample_weight.shape[0]} weights" if weighted else "")
+            + f", for {layer_units[0]} inputs and {n_outputs} outputs."
+        )
+    _check_rows(n_samples, order, start, stop)
+    n_coefs = intercept_offsets[0]
+    outputs = &buffer[0]
+    deltas = &buffer[n_units]
     for i in range(n_coefs):
         squares += theta[i] * theta[i]
     with nogil:

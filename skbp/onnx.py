@@ -51,6 +51,7 @@ import sys
 import numpy as np
 
 from ._classifier import BackpropClassifier
+from ._kernel_codes import ELU_ALPHA, LEAKY_RELU_SLOPE
 from ._regressor import BackpropRegressor
 
 __all__ = ["to_onnx"]
@@ -115,18 +116,21 @@ def _silu(graph, x):
 
 
 # onnxruntime has LeakyRelu, Elu and Softplus in float32 only: in float64
-# graphs they are written with operators it has in float64.
+# graphs they are written with operators it has in float64.  The slope and
+# alpha are skbp's own (skbp._kernel_codes), which the core computes with.
 def _leaky_relu(graph, x):
     if graph.dtype == np.float32:
-        return graph.node("LeakyRelu", x, alpha=0.01)
-    return graph.node("Max", [x, graph.node("Mul", [x, graph.constant(0.01)])])
+        return graph.node("LeakyRelu", x, alpha=LEAKY_RELU_SLOPE)
+    leak = graph.node("Mul", [x, graph.constant(LEAKY_RELU_SLOPE)])
+    return graph.node("Max", [x, leak])
 
 
 def _elu(graph, x):
     if graph.dtype == np.float32:
-        return graph.node("Elu", x, alpha=1.0)
+        return graph.node("Elu", x, alpha=ELU_ALPHA)
     negative = graph.node("Min", [x, graph.constant(0.0)])
     below = graph.node("Sub", [graph.node("Exp", negative), graph.constant(1.0)])
+    below = graph.node("Mul", [below, graph.constant(ELU_ALPHA)])
     positive = graph.node("Greater", [x, graph.constant(0.0)])
     return graph.node("Where", [positive, x, below])
 

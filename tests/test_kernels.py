@@ -1,15 +1,40 @@
 """The compiled kernels against the NumPy expressions they replace, bit for bit.
 
 ``skbp/_kernels.pyx`` is built by ``pip install .``; importing it here (not
-through the primitives' fallback) makes a missing build fail loudly.
+through the primitives' fallback) makes a missing build fail loudly.  Each
+kernel refuses what it cannot compute with an exception; those calls run in
+a subprocess (:func:`outcomes_in_a_subprocess`), so that a kernel that
+crashed the interpreter would fail its cases rather than end the test run.
 """
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
 from skbp import BackpropClassifier
-from skbp._kernels import adam_step
+from skbp._kernel_codes import (
+    BIAS_ACTIVATION_CODES,
+    DERIVATIVE_CODES,
+    OUTPUT_DELTA_CODES,
+    ActivationCode,
+    OutputCode,
+)
+from skbp._kernels import (
+    adam_step,
+    bias_activation,
+    multiply_derivative,
+    output_delta_and_loss,
+    sgd_step,
+    softmax_rows,
+)
 from skbp._optimizers import Adam
 from skbp._primitives import NUMPY
 
@@ -214,7 +239,6 @@ def _awkward_values(rng, shape, dtype):
 @pytest.mark.parametrize("name", ["identity", "relu", "leaky_relu"])
 def test_bias_activation_is_bitwise_the_two_numpy_passes(name, dtype):
     from skbp._activations import ACTIVATIONS
-    from skbp._kernels import bias_activation
 
     activation = ACTIVATIONS[name]
     rng = np.random.default_rng(7)
@@ -225,7 +249,7 @@ def test_bias_activation_is_bitwise_the_two_numpy_passes(name, dtype):
     reference += bias
     reference = activation.forward(reference)
     fused = z.copy()
-    bias_activation(fused, bias, activation.kernel_code, activation.slope)
+    bias_activation(fused, bias, activation.kernel_code)
     assert_array_equal(fused, reference)
     assert_array_equal(np.signbit(fused), np.signbit(reference))
 
@@ -234,7 +258,6 @@ def test_bias_activation_is_bitwise_the_two_numpy_passes(name, dtype):
 @pytest.mark.parametrize("name", ["relu", "leaky_relu"])
 def test_multiply_derivative_is_bitwise_the_numpy_pass(name, dtype):
     from skbp._activations import ACTIVATIONS
-    from skbp._kernels import multiply_derivative
 
     activation = ACTIVATIONS[name]
     rng = np.random.default_rng(8)
@@ -242,7 +265,7 @@ def test_multiply_derivative_is_bitwise_the_numpy_pass(name, dtype):
     delta = _awkward_values(rng, (23, 31), dtype)[::-1].copy()
     reference = activation.multiply_derivative(output, delta.copy())
     fused = delta.copy()
-    multiply_derivative(fused, output, activation.kernel_code, activation.slope)
+    multiply_derivative(fused, output, activation.kernel_code)
     assert_array_equal(fused, reference)
     assert_array_equal(np.signbit(fused), np.signbit(reference))
 
@@ -291,7 +314,6 @@ OUTPUT_KERNEL_CASES = [
 def test_output_kernel_delta_is_bitwise_and_loss_agrees(
     loss, link, targets, dtype, weighted
 ):
-    from skbp._kernels import output_delta_and_loss
     from skbp._losses import get_output_layer
 
     output = get_output_layer(loss, link)
@@ -375,3 +397,367 @@ def test_predict_proba_with_the_softmax_kernel_agrees_without(monkeypatch):
     fused = clf.predict_proba(X)
     monkeypatch.setattr(type(NUMPY), "fused_softmax", None)
     np.testing.assert_allclose(fused, clf.predict_proba(X), rtol=1e-14, atol=0)
+
+
+def test_the_identity_leaves_the_delta_as_it_is():
+    # Its derivative is one: no kernel pass, whatever the outputs' signs
+    # (the derivative kernel, given its code, refuses rather than zero them).
+    from skbp._activations import ACTIVATIONS
+
+    rng = np.random.default_rng(15)
+    output = rng.normal(size=(9, 4))
+    delta = rng.normal(size=(9, 4))
+    expected = delta.copy()
+    assert ACTIVATIONS["identity"].apply_derivative(output, delta) is delta
+    assert_array_equal(delta, expected)
+    with pytest.raises(ValueError, match="code 0"):
+        multiply_derivative(delta, output, ActivationCode.IDENTITY)
+
+
+# ------------------------------------------------- what the kernels refuse
+
+
+def outcomes_in_a_subprocess(module, cases):
+    """Call every case of ``module.cases()`` in a fresh interpreter.
+
+    A kernel that reads or writes outside its arrays may end the process
+    (a segmentation fault): it ends this subprocess instead of the test run,
+    and its case fails, as do the cases it kept from running.
+
+    Parameters
+    ----------
+    module : str
+        A test module of this directory.
+    cases : str
+        The name of its function returning ``{case: (call, error, match)}``.
+
+    Returns
+    -------
+    outcomes : dict
+        ``{case: (exception type name or "returned", message)}``; a case that
+        crashed the interpreter has ``("crashed", ...)``, one after it none.
+    """
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from {module} import {cases} as cases
+        for name, (call, _, _) in cases().items():
+            print(json.dumps([name, None]), flush=True)
+            try:
+                call()
+                outcome = ["returned", ""]
+            except Exception as error:
+                outcome = [type(error).__name__, str(error)]
+            print(json.dumps([name, outcome]), flush=True)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
+    crashed = ["crashed", f"exit status {result.returncode}: {result.stderr[-2000:]}"]
+    outcomes = {}
+    for line in result.stdout.splitlines():
+        if line.startswith('["'):
+            name, outcome = json.loads(line)
+            outcomes[name] = outcome or crashed
+    return outcomes
+
+
+def assert_refused(outcomes, case, error, match):
+    """The case raised ``error`` (a type or tuple of types) matching ``match``."""
+    assert case in outcomes, f"{case!r} did not run: an earlier case crashed"
+    kind, message = outcomes[case]
+    names = {e.__name__ for e in (error if isinstance(error, tuple) else (error,))}
+    assert kind in names, f"{case!r}: {kind}: {message}"
+    assert match is None or re.search(match, message), message
+
+
+NONE = r"must not be None|No matching signature|ambiguous argument types"
+DTYPE = r"No matching signature|Buffer dtype mismatch|ambiguous argument types"
+
+
+def _vectors(n, count, dtype=np.float64):
+    return [np.zeros(n, dtype) for _ in range(count)]
+
+
+def _with(arguments, position, value):
+    """``arguments`` with the one at ``position`` replaced by ``value``."""
+    return [*arguments[:position], value, *arguments[position + 1 :]]
+
+
+def _optimizer_refusals():
+    cases = {}
+    adam_constants = (0.9, 0.999, 1e-8, 0.01)
+    adam_names = ["theta", "grad", "first_moment", "second_moment"]
+    adam_names += ["first_moment_out", "second_moment_out"]
+    for position, name in enumerate(adam_names):
+        for change, value, error, match in [
+            ("=None", None, TypeError, NONE),
+            (" shorter", np.zeros(4), ValueError, "entries"),
+            (" float32", np.zeros(5, np.float32), (TypeError, ValueError), DTYPE),
+        ]:
+            arrays = _with(_vectors(5, 6), position, value)
+            call = partial(adam_step, *arrays, *adam_constants)
+            cases[f"adam_step {name}{change}"] = (call, error, match)
+    cases["adam_step strided"] = (
+        partial(adam_step, np.zeros(10)[::2], *_vectors(5, 5), *adam_constants),
+        ValueError,
+        "contiguous",
+    )
+    cases["adam_step 2-d"] = (
+        partial(adam_step, *[np.zeros((5, 1))] * 6, *adam_constants),
+        (TypeError, ValueError),
+        r"dimensions|No matching signature",
+    )
+    cases["adam_step integers"] = (
+        partial(adam_step, *_vectors(5, 6, np.int64), *adam_constants),
+        TypeError,
+        DTYPE,
+    )
+    for position, name in enumerate(["theta", "grad", "velocity", "velocity_out"]):
+        for change, value, error, match in [
+            ("=None", None, TypeError, NONE),
+            (" longer", np.zeros(6), ValueError, "entries"),
+        ]:
+            arrays = _with(_vectors(5, 4), position, value)
+            call = partial(sgd_step, *arrays, 0.1, 0.9, True)
+            cases[f"sgd_step {name}{change}"] = (call, error, match)
+    cases["sgd_step mixed dtypes"] = (
+        partial(sgd_step, *_vectors(5, 3), np.zeros(5, np.float32), 0.1, 0.9, True),
+        (TypeError, ValueError),
+        DTYPE,
+    )
+    return cases
+
+
+def _layer_refusals():
+    cases = {}
+    z, bias = np.zeros((4, 3)), np.zeros(3)
+    relu = int(ActivationCode.RELU)
+    for code in [*ActivationCode, -1, 7, 99]:
+        if code not in BIAS_ACTIVATION_CODES:
+            cases[f"bias_activation code {int(code)}"] = (
+                lambda c=int(code): bias_activation(z, bias, c),
+                ValueError,
+                f"code {int(code)}",
+            )
+        if code not in DERIVATIVE_CODES:
+            cases[f"multiply_derivative code {int(code)}"] = (
+                lambda c=int(code): multiply_derivative(z, z.copy(), c),
+                ValueError,
+                f"code {int(code)}",
+            )
+    cases.update(
+        {
+            "bias_activation z=None": (
+                lambda: bias_activation(None, bias, relu),
+                TypeError,
+                NONE,
+            ),
+            "bias_activation bias=None": (
+                lambda: bias_activation(z, None, relu),
+                TypeError,
+                NONE,
+            ),
+            "bias_activation bias too long": (
+                lambda: bias_activation(z, np.zeros(4), relu),
+                ValueError,
+                "4 entries for 3 units",
+            ),
+            "bias_activation bias too short": (
+                lambda: bias_activation(z, np.zeros(2), relu),
+                ValueError,
+                "2 entries for 3 units",
+            ),
+            "bias_activation 1-d z": (
+                lambda: bias_activation(np.zeros(3), bias, relu),
+                (TypeError, ValueError),
+                r"dimensions|No matching signature",
+            ),
+            "bias_activation transposed z": (
+                lambda: bias_activation(np.zeros((3, 4)).T, np.zeros(4), relu),
+                ValueError,
+                "contiguous",
+            ),
+            "bias_activation mixed dtypes": (
+                lambda: bias_activation(z, bias.astype(np.float32), relu),
+                (TypeError, ValueError),
+                DTYPE,
+            ),
+            "bias_activation read-only z": (
+                lambda: bias_activation(_read_only(z), bias, relu),
+                ValueError,
+                "read-only",
+            ),
+            "multiply_derivative delta=None": (
+                lambda: multiply_derivative(None, z, relu),
+                TypeError,
+                NONE,
+            ),
+            "multiply_derivative activation=None": (
+                lambda: multiply_derivative(z, None, relu),
+                TypeError,
+                NONE,
+            ),
+            "multiply_derivative fewer rows": (
+                lambda: multiply_derivative(z, np.zeros((3, 3)), relu),
+                ValueError,
+                r"4 x 3, the activation 3 x 3",
+            ),
+            "multiply_derivative more columns": (
+                lambda: multiply_derivative(z, np.zeros((4, 5)), relu),
+                ValueError,
+                r"4 x 3, the activation 4 x 5",
+            ),
+            "multiply_derivative mixed dtypes": (
+                lambda: multiply_derivative(z, z.astype(np.float32), relu),
+                (TypeError, ValueError),
+                DTYPE,
+            ),
+        }
+    )
+    return cases
+
+
+def _read_only(array):
+    array = array.copy()
+    array.flags.writeable = False
+    return array
+
+
+def _output_refusals():
+    cases = {}
+    m = np.zeros((4, 3))
+    softmax = int(OutputCode.SOFTMAX_LOG_LOSS)
+
+    def output(prediction=m, raw=m, y=m, sample_weight=None, delta=m, code=softmax):
+        return lambda: output_delta_and_loss(
+            prediction, raw, y, sample_weight, 4.0, delta, code
+        )
+
+    for code in [*OutputCode, -1, 5, 99]:
+        if code not in OUTPUT_DELTA_CODES:
+            cases[f"output_delta_and_loss code {int(code)}"] = (
+                output(code=int(code)),
+                ValueError,
+                f"code {int(code)}",
+            )
+    for name in ("prediction", "raw", "y", "delta"):
+        cases[f"output_delta_and_loss {name}=None"] = (
+            output(**{name: None}),
+            TypeError,
+            NONE,
+        )
+        for shape in ((3, 3), (4, 2), (5, 3)):
+            cases[f"output_delta_and_loss {name} of shape {shape}"] = (
+                output(**{name: np.zeros(shape)}),
+                ValueError,
+                "one shape",
+            )
+    empty = np.zeros((4, 0))
+    cases.update(
+        {
+            "output_delta_and_loss no outputs": (
+                output(empty, empty, empty, None, empty),
+                ValueError,
+                "at least one column",
+            ),
+            "output_delta_and_loss too many weights": (
+                output(sample_weight=np.ones(5)),
+                ValueError,
+                "5 sample weights for 4 samples",
+            ),
+            "output_delta_and_loss too few weights": (
+                output(sample_weight=np.ones(3)),
+                ValueError,
+                "3 sample weights for 4 samples",
+            ),
+            "output_delta_and_loss float32 weights": (
+                output(sample_weight=np.ones(4, np.float32)),
+                (TypeError, ValueError),
+                DTYPE,
+            ),
+            "output_delta_and_loss float32 raw": (
+                output(raw=m.astype(np.float32)),
+                (TypeError, ValueError),
+                DTYPE,
+            ),
+            "output_delta_and_loss read-only delta": (
+                output(delta=_read_only(m)),
+                ValueError,
+                "read-only",
+            ),
+            "softmax_rows raw=None": (
+                lambda: softmax_rows(None, m),
+                TypeError,
+                NONE,
+            ),
+            "softmax_rows out=None": (
+                lambda: softmax_rows(m, None),
+                TypeError,
+                NONE,
+            ),
+            "softmax_rows fewer rows out": (
+                lambda: softmax_rows(m, np.zeros((3, 3))),
+                ValueError,
+                "one shape",
+            ),
+            "softmax_rows more columns out": (
+                lambda: softmax_rows(m, np.zeros((4, 4))),
+                ValueError,
+                "one shape",
+            ),
+            "softmax_rows no outputs": (
+                lambda: softmax_rows(empty, empty.copy()),
+                ValueError,
+                "at least one column",
+            ),
+            "softmax_rows mixed dtypes": (
+                lambda: softmax_rows(m, m.astype(np.float32)),
+                (TypeError, ValueError),
+                DTYPE,
+            ),
+            "softmax_rows strided": (
+                lambda: softmax_rows(np.zeros((4, 6))[:, ::2], m),
+                ValueError,
+                "contiguous",
+            ),
+        }
+    )
+    return cases
+
+
+def kernel_refusals():
+    """``{case: (call, error, match)}``: a kernel called with what it refuses."""
+    return {**_optimizer_refusals(), **_layer_refusals(), **_output_refusals()}
+
+
+@pytest.fixture(scope="module")
+def refusal_outcomes():
+    return outcomes_in_a_subprocess("test_kernels", "kernel_refusals")
+
+
+@pytest.mark.parametrize("case", sorted(kernel_refusals()))
+def test_each_kernel_refuses_what_it_cannot_compute(case, refusal_outcomes):
+    _, error, match = kernel_refusals()[case]
+    assert_refused(refusal_outcomes, case, error, match)
+
+
+def test_the_subprocess_reports_a_crash():
+    # The harness itself: a case that kills its interpreter is reported as
+    # crashed, and the cases after it as not run.
+    outcomes = outcomes_in_a_subprocess("test_kernels", "_crashing_cases")
+    assert outcomes["fine"] == ["returned", ""]
+    assert outcomes["crash"][0] == "crashed"
+    assert "after" not in outcomes
+
+
+def _crashing_cases():
+    import os
+
+    return {
+        "fine": (lambda: None, None, None),
+        "crash": (lambda: os._exit(139), None, None),
+        "after": (lambda: None, None, None),
+    }

@@ -7,6 +7,8 @@ takes exp/tanh/log from the C library, so agreement is to rounding: 1e-12
 in float64 and 1e-5 in float32 after whole epochs.  The hand-computed
 steps of ``tests/test_network.py`` (Liskowski's equations) run through this
 loop too; :func:`test_the_hand_computed_settings_take_the_loop` makes sure.
+The loop refuses arguments it cannot compute with; those calls run in a
+subprocess, as in ``tests/test_kernels.py``.
 """
 
 import signal
@@ -17,14 +19,27 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
+from test_kernels import DTYPE, NONE, assert_refused, outcomes_in_a_subprocess
 
 import skbp._per_example as per_example
 from skbp import BackpropClassifier, BackpropRegressor
+from skbp._activations import ACTIVATIONS as REGISTRY
+from skbp._kernel_codes import (
+    SGD_EPOCH_ACTIVATIONS,
+    SGD_EPOCH_OUTPUTS,
+    ActivationCode,
+    OutputCode,
+)
 from skbp._primitives import NUMPY
 from skbp._sgd_loop import sgd_epoch
 
 TOLERANCE = {np.float64: 1e-12, np.float32: 2e-5}
-ACTIVATIONS = sorted(per_example.HIDDEN_CODES)
+# The activations the loop implements: all but those without a code.
+ACTIVATIONS = sorted(
+    name
+    for name, activation in REGISTRY.items()
+    if activation.kernel_code in SGD_EPOCH_ACTIVATIONS
+)
 
 
 @pytest.fixture
@@ -298,3 +313,226 @@ def test_the_hand_computed_settings_take_the_loop(loop_calls):
     Y = np.array([[1, 0], [0, 1]])
     _fitted_multilabel_classifier(X, Y)
     assert len(loop_calls) == 1
+
+
+def test_the_loop_runs_every_activation_with_a_code():
+    # GELU and SiLU have none: the NumPy loop runs them.
+    assert {REGISTRY[name].kernel_code for name in ACTIVATIONS} == set(ActivationCode)
+    assert {"gelu", "silu"} == set(REGISTRY) - set(ACTIVATIONS)
+
+
+# ------------------------------------------------------ what the loop refuses
+
+
+def _epoch_arguments(dtype=np.float64, n_samples=6):
+    """Valid arguments of ``sgd_epoch`` for a (3, 4, 2) network, by name."""
+    rng = np.random.default_rng(16)
+    units = np.array([3, 4, 2], np.intp)
+    return dict(
+        theta=rng.normal(size=3 * 4 + 4 * 2 + 4 + 2).astype(dtype),
+        velocity=np.zeros(26, dtype),
+        X=rng.normal(size=(n_samples, 3)).astype(dtype),
+        Y=np.eye(2, dtype=dtype)[rng.integers(0, 2, n_samples)],
+        sample_weight=np.ones(n_samples),
+        order=rng.permutation(n_samples).astype(np.intp),
+        start=0,
+        stop=n_samples,
+        layer_units=units,
+        coef_offsets=np.array([0, 12], np.intp),
+        intercept_offsets=np.array([20, 24], np.intp),
+        unit_offsets=np.array([0, 4], np.intp),
+        buffer=np.empty(12, dtype),
+        hidden_code=int(ActivationCode.TANH),
+        output_code=int(OutputCode.SOFTMAX_LOG_LOSS),
+        alpha=1e-4,
+        learning_rate=0.1,
+        momentum=0.9,
+        nesterov=True,
+    )
+
+
+def _epoch(**changes):
+    """A call of ``sgd_epoch`` with some arguments changed; it checks that a
+    refused call left theta and the velocity as they were."""
+    arguments = {**_epoch_arguments(), **changes}
+    saved = {
+        name: arguments[name].copy()
+        for name in ("theta", "velocity")
+        if isinstance(arguments[name], np.ndarray)
+    }
+
+    def call():
+        try:
+            sgd_epoch(*arguments.values())
+        except Exception:
+            for name, before in saved.items():
+                if not np.array_equal(arguments[name], before):
+                    raise AssertionError(f"a refused call changed {name}") from None
+            raise
+
+    return call
+
+
+def epoch_refusals():
+    """``{case: (call, error, match)}``: ``sgd_epoch`` given what it refuses."""
+    cases = {}
+    for name in ["theta", "velocity", "X", "Y", "layer_units", "coef_offsets"]:
+        cases[f"{name}=None"] = (_epoch(**{name: None}), TypeError, NONE)
+    for name in ["intercept_offsets", "unit_offsets", "buffer"]:
+        cases[f"{name}=None"] = (_epoch(**{name: None}), TypeError, NONE)
+    for code in [-1, len(ActivationCode), 99]:
+        cases[f"hidden code {code}"] = (
+            _epoch(hidden_code=code),
+            ValueError,
+            f"no activation of code {code}",
+        )
+    for code in [-1, len(OutputCode), 99]:
+        cases[f"output code {code}"] = (
+            _epoch(output_code=code),
+            ValueError,
+            f"no output layer of code {code}",
+        )
+    layout = "lie outside theta"
+    cases.update(
+        {
+            "velocity shorter": (_epoch(velocity=np.zeros(25)), ValueError, "25"),
+            "X with 4 columns": (_epoch(X=np.zeros((6, 4))), ValueError, "3 inputs"),
+            "Y with 5 rows": (_epoch(Y=np.zeros((5, 2))), ValueError, "2 outputs"),
+            "Y with 3 columns": (_epoch(Y=np.zeros((6, 3))), ValueError, "2 outputs"),
+            "7 weights": (_epoch(sample_weight=np.ones(7)), ValueError, "7 weights"),
+            "float32 weights": (
+                _epoch(sample_weight=np.ones(6, np.float32)),
+                ValueError,
+                "dtype mismatch",
+            ),
+            "float32 X": (
+                _epoch(X=np.zeros((6, 3), np.float32)),
+                (TypeError, ValueError),
+                DTYPE,
+            ),
+            "strided X": (
+                _epoch(X=np.zeros((6, 6))[:, ::2]),
+                ValueError,
+                "contiguous",
+            ),
+            "int32 order": (
+                _epoch(order=np.arange(6, dtype=np.int32)),
+                ValueError,
+                "dtype mismatch",
+            ),
+            "order past X": (
+                _epoch(order=np.array([0, 1, 2, 3, 4, 6], np.intp)),
+                ValueError,
+                r"order\[5\] = 6 is not a row",
+            ),
+            "negative order": (
+                _epoch(order=np.array([0, -1, 2, 3, 4, 5], np.intp)),
+                ValueError,
+                r"order\[1\] = -1",
+            ),
+            "stop past order": (
+                _epoch(order=np.arange(4, dtype=np.intp), stop=5),
+                ValueError,
+                "not within",
+            ),
+            "stop past X": (_epoch(order=None, stop=7), ValueError, "not within"),
+            "start after stop": (_epoch(start=4, stop=3), ValueError, "not within"),
+            "negative start": (_epoch(start=-1), ValueError, "not within"),
+            "one layer": (
+                _epoch(
+                    layer_units=np.array([3], np.intp),
+                    coef_offsets=np.zeros(0, np.intp),
+                    intercept_offsets=np.zeros(0, np.intp),
+                    unit_offsets=np.zeros(0, np.intp),
+                ),
+                ValueError,
+                "at least two layers",
+            ),
+            "an offset missing": (
+                _epoch(unit_offsets=np.array([0], np.intp)),
+                ValueError,
+                "offsets of each kind",
+            ),
+            "a layer of no units": (
+                _epoch(layer_units=np.array([3, 0, 2], np.intp)),
+                ValueError,
+                "layer 1 has no units",
+            ),
+            "weights past theta": (
+                _epoch(coef_offsets=np.array([0, 19], np.intp)),
+                ValueError,
+                layout,
+            ),
+            "negative weight offset": (
+                _epoch(coef_offsets=np.array([-1, 12], np.intp)),
+                ValueError,
+                layout,
+            ),
+            "biases past theta": (
+                _epoch(intercept_offsets=np.array([20, 25], np.intp)),
+                ValueError,
+                layout,
+            ),
+            "units past the buffer": (
+                _epoch(buffer=np.empty(11)),
+                ValueError,
+                layout,
+            ),
+            "an overflowing layer": (
+                _epoch(layer_units=np.array([3, 2**62, 2], np.intp)),
+                ValueError,
+                layout,
+            ),
+            "read-only theta": (
+                _epoch(theta=_read_only(_epoch_arguments()["theta"])),
+                ValueError,
+                "read-only",
+            ),
+        }
+    )
+    return cases
+
+
+def _read_only(array):
+    array.flags.writeable = False
+    return array
+
+
+@pytest.fixture(scope="module")
+def epoch_refusal_outcomes():
+    return outcomes_in_a_subprocess("test_sgd_loop", "epoch_refusals")
+
+
+@pytest.mark.parametrize("case", sorted(epoch_refusals()))
+def test_the_loop_refuses_what_it_cannot_compute(case, epoch_refusal_outcomes):
+    _, error, match = epoch_refusals()[case]
+    assert_refused(epoch_refusal_outcomes, case, error, match)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["shuffled", "in order"])
+@pytest.mark.parametrize("weights", ["weighted", "unweighted"])
+def test_the_valid_arguments_run(dtype, order, weights):
+    # The refusals' starting point is a valid call (None for the optional
+    # order and weights included), so that each refusal is its one change.
+    arguments = _epoch_arguments(dtype)
+    if order == "in order":
+        arguments["order"] = None
+    if weights == "unweighted":
+        arguments["sample_weight"] = None
+    before = arguments["theta"].copy()
+    loss_sum, position, _ = sgd_epoch(*arguments.values())
+    assert position == 6 and np.isfinite(loss_sum)
+    assert not np.array_equal(arguments["theta"], before)
+
+
+@pytest.mark.parametrize("code", sorted(SGD_EPOCH_ACTIVATIONS))
+def test_every_declared_activation_code_runs(code):
+    arguments = {**_epoch_arguments(), "hidden_code": int(code)}
+    assert sgd_epoch(*arguments.values())[1] == 6
+
+
+@pytest.mark.parametrize("code", sorted(SGD_EPOCH_OUTPUTS))
+def test_every_declared_output_code_runs(code):
+    arguments = {**_epoch_arguments(), "output_code": int(code)}
+    assert sgd_epoch(*arguments.values())[1] == 6
