@@ -12,6 +12,7 @@ import warnings
 from numbers import Integral, Real
 from operator import attrgetter, is_
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -66,6 +67,49 @@ from ._validation import (
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+#: The documented hooks of the fit: the steps of ``_BaseBackprop._fit`` that
+#: a subclass whose rows live elsewhere may override, and the target hooks of
+#: the classifier and the regressor such an override calls.  :mod:`skbp.dask`
+#: touches no other private member of the estimators
+#: (``tests/test_fit_steps.py`` reads its source to check).
+FIT_HOOKS = frozenset(
+    {
+        # steps of _fit that read the rows, overridden where they live elsewhere
+        "_training_data",
+        "_callback_tasks",
+        "_lbfgs_objective",
+        "_check_not_diverged",
+        # target hooks, defined by the classifier and the regressor
+        "_encode_targets",
+        "_target_encoder",
+        "_per_class_weights",
+        # whether partial_fit exists (available_if)
+        "_partial_fit_available",
+    }
+)
+
+
+class FitPlan(NamedTuple):
+    """What one ``fit`` or ``partial_fit`` call does, settled before any data.
+
+    Attributes
+    ----------
+    incremental : bool
+        Whether the call is ``partial_fit``.
+    first_pass : bool
+        Whether fresh parameters are drawn (else training goes on from the
+        fitted ones: ``warm_start`` or a ``partial_fit`` stream).
+    hidden_sizes : tuple of int
+        The hidden layers' sizes.
+    dropout_rates : tuple of float
+        The dropout rate of each hidden layer.
+    """
+
+    incremental: bool
+    first_pass: bool
+    hidden_sizes: tuple
+    dropout_rates: tuple
 
 
 class _BaseBackprop(
@@ -213,21 +257,84 @@ class _BaseBackprop(
         return MemoizedFirstShuffle(int(self.random_state), memo)
 
     def _weighted_by_class(self, y_encoded, sample_weight, dtype, *, incremental):
-        """Fold per-class weights into ``sample_weight`` (classifier only)."""
+        """Fold per-class weights into ``sample_weight`` (classifier only).
+
+        Hook of :meth:`_training_data`; the classifier overrides it.
+        """
         return sample_weight
 
+    def _per_class_weights(self, class_counts, *, incremental):
+        """The weight of each class of ``classes_``; None without class weights.
+
+        Hook: the classifier overrides it with its ``class_weight`` checks
+        and values; the regressor has none.  ``class_counts`` (how often each
+        class occurs in this call's targets) is read only for 'balanced'.
+        """
+        return None
+
     def _partial_fit_available(self):
+        """Whether ``partial_fit`` exists (``available_if``): sgd and adam only."""
         return self.solver in _STOCHASTIC_SOLVERS
 
-    def _fit(self, X, y, sample_weight, incremental, validation_set=None):
+    def _fit(self, X, y, sample_weight, *, incremental, validation_set=None):
         """Validate, set up the network, train, and publish the parameters.
+
+        The steps, in order; those marked (hook) are in :data:`FIT_HOOKS`
+        and a subclass whose rows live elsewhere (:mod:`skbp.dask`) may
+        override them, the others are the same for every fit:
+
+        1. :meth:`_fit_plan`: the call's settings, checked;
+        2. :meth:`_training_data` (hook): the rows validated, targets encoded;
+        3. :meth:`_network_for`: the network built (or the fitted one kept);
+        4. :meth:`_random_state_for`: the call's random state;
+        5. :meth:`_set_up_parameters`: parameters drawn or taken up;
+        6. :meth:`_callback_tasks` (hook): the callbacks' reporting;
+        7. :meth:`_run_solver`: training, L-BFGS on :meth:`_lbfgs_objective`
+           (hook);
+        8. :meth:`_check_not_diverged` (hook): a diverged fit refused;
+        9. :meth:`_publish_parameters`: ``coefs_``, ``intercepts_``, ....
 
         Every check comes before the first random draw and the first
         allocation of parameters; :func:`unchanged_on_error` around the
         public methods undoes the rest if training fails.
         """
+        plan = self._fit_plan(incremental)
+        data = self._training_data(X, y, sample_weight, plan)
+        network = self._network_for(data, plan.hidden_sizes)
+        if validation_set is not None:
+            validation_set = self._validated_validation_set(
+                *validation_set, data.dtype, data.n_outputs
+            )
+        random_state = self._random_state_for(plan)
+        self._set_up_parameters(network, random_state, data, plan)
+        # Tears the callbacks down whether training succeeds or fails, so
+        # that none keeps the estimator (or its pickle) holding its context.
+        with callback_management_context(self):
+            tasks = self._callback_tasks(X, y, incremental)
+            self._run_solver(
+                data, random_state, plan, validation_set=validation_set, tasks=tasks
+            )
+            loss = self._loss_that_must_be_finite()
+            self._check_not_diverged(data, network, self._theta, loss)
+            if tasks is not None:
+                tasks.finish(self._theta)
+        self._publish_parameters()
+
+    def _fit_plan(self, incremental):
+        """Step 1: the settings of this call, checked before any data is read.
+
+        Not a hook: the same for every fit.
+
+        Parameters
+        ----------
+        incremental : bool
+            Whether the call is ``partial_fit``.
+
+        Returns
+        -------
+        plan : FitPlan
+        """
         hidden_sizes = hidden_layer_sizes_tuple(self.hidden_layer_sizes)
-        # refused here, before any state changes
         dropout_rates = self._dropout_rates(len(hidden_sizes))
         if incremental and self.early_stopping:
             raise ValueError(
@@ -237,76 +344,77 @@ class _BaseBackprop(
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
-        data = self._training_data(X, y, sample_weight, first_pass, incremental)
-        network = self._network_for(data, hidden_sizes)
-        if validation_set is not None:
-            validation_set = self._validated_validation_set(
-                *validation_set, data.X.dtype, data.y.shape[1]
-            )
-        if incremental and not first_pass:
-            random_state = self._stream_random_state()
-        else:
-            random_state = check_random_state(self.random_state)
-        self._set_up_parameters(network, random_state, data.X, first_pass)
-        # Tears the callbacks down whether training succeeds or fails, so
-        # that none keeps the estimator (or its pickle) holding its context.
-        with callback_management_context(self):
-            tasks = self._callback_tasks(X, y, incremental)
-            if self.solver == "lbfgs":
-                self._run_lbfgs(data, tasks)
-            else:
-                self._run_stochastic(
-                    data,
-                    random_state,
-                    incremental,
-                    validation_set,
-                    tasks=tasks,
-                    dropout_rates=dropout_rates,
-                )
-            check_not_diverged(
-                self._network, self._theta, data.X, self._loss_that_must_be_finite()
-            )
-            if tasks is not None:
-                tasks.finish(self._theta)
-        self._publish_parameters()
+        return FitPlan(incremental, first_pass, hidden_sizes, dropout_rates)
 
-    def _training_data(self, X, y, sample_weight, first_pass, incremental):
-        """Validated training rows, class weights folded into the sample weights."""
+    def _training_data(self, X, y, sample_weight, plan):
+        """Step 2: the validated rows, targets encoded, class weights folded in.
+
+        Hook: a subclass whose rows live elsewhere overrides this step whole
+        (:mod:`skbp.dask` validates and encodes each block where it lives,
+        calling the target hooks :meth:`_encode_targets`,
+        :meth:`_target_encoder` and :meth:`_per_class_weights`).  Estimators
+        customise it through those hooks and :meth:`_weighted_by_class`.
+
+        Returns
+        -------
+        data : TrainingData
+            Or an object with the same ``n_samples``, ``n_features``,
+            ``n_outputs``, ``dtype`` and ``ops``, which the later steps read.
+        """
         X, y_encoded, sample_weight = self._validate_training_data(
-            X, y, sample_weight, first_pass=first_pass, incremental=incremental
+            X,
+            y,
+            sample_weight,
+            first_pass=plan.first_pass,
+            incremental=plan.incremental,
         )
         dtype = primitives_for(X).host_dtype(X.dtype)
         sample_weight = self._weighted_by_class(
-            y_encoded, sample_weight, dtype, incremental=incremental
+            y_encoded, sample_weight, dtype, incremental=plan.incremental
         )
         return self._on_device(TrainingData(X, y_encoded, sample_weight))
 
     def _network_for(self, data, hidden_sizes):
-        """The network for this data; the fitted one if it is the same."""
-        network = self._build_network(data.X.shape[1], hidden_sizes, data.y.shape[1])
+        """Step 3: the network for this data; the fitted one if it is the same.
+
+        Not a hook: it reads only ``n_features``, ``n_outputs``, ``dtype`` and
+        ``ops`` of ``data``.
+        """
+        network = self._build_network(data.n_features, hidden_sizes, data.n_outputs)
         if network == getattr(self, "_network", None):
             return self._network  # keeps its cached layout
-        dtype = primitives_for(data.X).host_dtype(data.X.dtype)
+        dtype = data.ops.host_dtype(data.dtype)
         check_parameter_memory(network, self.hidden_layer_sizes, dtype)
         return network
 
-    def _set_up_parameters(self, network, random_state, X, first_pass):
-        """Draw fresh parameters, or take up the fitted ones to train on.
+    def _random_state_for(self, plan):
+        """Step 4: the random state of this call (nothing is drawn yet). Not a hook."""
+        if plan.incremental and not plan.first_pass:
+            return self._stream_random_state()
+        return check_random_state(self.random_state)
 
-        Fresh parameters are drawn on the host and moved to ``X``'s device.
+    def _set_up_parameters(self, network, random_state, data, plan):
+        """Step 5: draw fresh parameters, or take up the fitted ones to train on.
+
+        Fresh parameters are drawn on the host and moved to the device of
+        ``data`` (its ``ops``).  Not a hook: every fit draws the same weights.
         """
-        ops = primitives_for(X)
-        if first_pass:
-            theta = network.init_parameters(random_state, ops.host_dtype(X.dtype))
+        ops = data.ops
+        if plan.first_pass:
+            theta = network.init_parameters(random_state, ops.host_dtype(data.dtype))
             self._theta = ops.from_host(theta)
             self._progress = None
         else:
             self._check_same_architecture(network)
-            self._theta = self._packed_parameters(network, X.dtype, ops)
+            self._theta = self._packed_parameters(network, data.dtype, ops)
         self._network = network
 
     def _callback_tasks(self, X, y, incremental):
-        """Callback reporting for this call, or None without callbacks."""
+        """Step 6: callback reporting for this call, or None without callbacks.
+
+        Hook: :mod:`skbp.dask` returns None for Dask collections, which
+        scikit-learn's callbacks are not given.
+        """
         if not getattr(self, "_skl_callbacks", None):
             return None
         lbfgs = self.solver == "lbfgs"
@@ -348,6 +456,14 @@ class _BaseBackprop(
                 "the targets as they were, or set warm_start=False to refit."
             )
 
+    def _check_not_diverged(self, data, network, theta, loss):
+        """Step 8: raise if training left non-finite weights, loss or outputs.
+
+        Hook: :mod:`skbp.dask` runs the pass over the training rows on the
+        workers.  ``loss`` is None where it need not be finite.
+        """
+        check_not_diverged(network, theta, data.X, loss)
+
     def _loss_that_must_be_finite(self):
         """``loss_``, or None after a divergence that early stopping survived."""
         progress = self.__dict__.get("_progress")
@@ -361,9 +477,42 @@ class _BaseBackprop(
 
     # ------------------------------------------------------------ solvers
 
+    def _run_solver(self, data, random_state, plan, *, validation_set, tasks):
+        """Step 7: train ``_theta`` in place with the chosen solver.
+
+        Not a hook; L-BFGS minimises :meth:`_lbfgs_objective`, which is one.
+        """
+        if self.solver == "lbfgs":
+            self._run_lbfgs(data, tasks)
+        else:
+            self._run_stochastic(
+                data, random_state, plan, validation_set=validation_set, tasks=tasks
+            )
+
     def _run_lbfgs(self, data, tasks=None):
-        objective = local_objective(self._network, data, self.alpha, self._theta)
+        objective = self._lbfgs_objective(data, self._network, self._theta)
         self._record_lbfgs(*self._minimise(objective, tasks))
+
+    def _lbfgs_objective(self, data, network, theta):
+        """The objective L-BFGS minimises: ``objective(theta) -> (loss, grad)``.
+
+        Hook: :mod:`skbp.dask` sums the blocks' shares on the workers
+        instead of computing over rows in memory.
+
+        Parameters
+        ----------
+        data : TrainingData
+            The training rows.
+        network : Network
+            The architecture.
+        theta : ndarray of shape (n_params,)
+            The parameters it will be evaluated at (for its buffers).
+
+        Returns
+        -------
+        objective : callable
+        """
+        return local_objective(network, data, self.alpha, theta)
 
     def _minimise(self, objective, tasks):
         """Run L-BFGS from ``_theta`` on ``objective``; ``(n_iter, loss, curve)``."""
@@ -390,40 +539,22 @@ class _BaseBackprop(
         self.early_stopped_ = False
 
     def _run_stochastic(
-        self,
-        data,
-        random_state,
-        incremental,
-        validation_set=None,
-        *,
-        tasks=None,
-        dropout_rates=(),
+        self, data, random_state, plan, *, validation_set=None, tasks=None
     ):
+        """Run the epoch loop of 'sgd' or 'adam' (:func:`fit_stochastic`)."""
+        incremental = plan.incremental
         # fit validates with early_stopping=True; a partial_fit stream when
         # it is given a validation set.
         validates = validation_set is not None or (
             self.early_stopping and not incremental
         )
-        progress = self.__dict__.get("_progress")
-        if progress is None:
-            progress = Progress(validates)
-            progress.best_theta = copy_array(self._theta) if validates else None
-        else:
-            progress.use_stopping_rule(validates, self._theta)
-        optimizer = self._new_optimizer()
-        # fit starts a fresh optimizer; partial_fit carries its state on,
-        # unless the solver was changed in between.
-        if not incremental or not isinstance(
-            progress.optimizer_state, optimizer.state_type
-        ):
-            progress.optimizer_state = optimizer.init(self._theta)
-            progress.learning_rate = self.learning_rate_init
+        progress, optimizer = self._stochastic_progress(validates, incremental)
         validation_score = None
         if validation_set is not None:
             validation_score = self._validation_scorer(*validation_set)
         elif self.early_stopping:
             data, validation_score = self._split_validation(data, random_state)
-        dropout = self._dropout(dropout_rates, random_state, incremental)
+        dropout = self._dropout(plan.dropout_rates, random_state, incremental)
         settings = self._stochastic_settings(optimizer, data.n_samples, dropout)
         self._progress = progress
         workspace = fit_stochastic(
@@ -442,6 +573,26 @@ class _BaseBackprop(
         # to them.
         self._workspace = workspace if incremental else None
         self._publish_progress(progress)
+
+    def _stochastic_progress(self, validates, incremental):
+        """The bookkeeping this call goes on with, and its optimizer.
+
+        fit starts a fresh optimizer; partial_fit carries its state on,
+        unless the solver was changed in between.
+        """
+        progress = self.__dict__.get("_progress")
+        if progress is None:
+            progress = Progress(validates)
+            progress.best_theta = copy_array(self._theta) if validates else None
+        else:
+            progress.use_stopping_rule(validates, self._theta)
+        optimizer = self._new_optimizer()
+        if not incremental or not isinstance(
+            progress.optimizer_state, optimizer.state_type
+        ):
+            progress.optimizer_state = optimizer.init(self._theta)
+            progress.learning_rate = self.learning_rate_init
+        return progress, optimizer
 
     def _dropout_rates(self, n_hidden):
         """The dropout rate of each hidden layer; ValueError if they cannot be.

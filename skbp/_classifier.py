@@ -1,5 +1,6 @@
 """BackpropClassifier: label encoding, class weights, probabilities."""
 
+import functools
 import math
 from numbers import Real
 
@@ -36,6 +37,70 @@ def class_indices(y_encoded):
     if y_encoded.shape[1] == 1:
         return y_encoded[:, 0].astype(np.intp)
     return y_encoded.argmax(axis=1)
+
+
+def encode_by_lookup(binarizer, y):
+    """One-hot encode 1-d labels of ``binarizer.classes_`` straight into booleans.
+
+    What the fitted ``LabelBinarizer`` computes, without its validation
+    and without its int64 intermediate.
+
+    Parameters
+    ----------
+    binarizer : LabelBinarizer
+        Fitted on the classes.
+    y : ndarray of shape (n_samples,)
+        Labels.
+
+    Returns
+    -------
+    encoded : ndarray of shape (n_samples, n_outputs) of bool, or None
+        None for labels it cannot handle this way.
+    """
+    classes = binarizer.classes_
+    if (
+        y.ndim != 1
+        or binarizer.y_type_.startswith("multilabel")
+        or not comparable_labels(y.dtype, classes.dtype)
+    ):
+        return None
+    n_samples = y.shape[0]
+    index = np.searchsorted(classes, y)
+    np.minimum(index, len(classes) - 1, out=index)
+    if not np.array_equal(classes[index], y):
+        return None
+    if binarizer.y_type_ == "binary":
+        return (index == 1)[:, np.newaxis]
+    encoded = np.zeros((n_samples, len(classes)), dtype=bool)
+    encoded[np.arange(n_samples), index] = 1
+    return encoded
+
+
+def encoded_labels(y, dtype=None, *, binarizer):
+    """Labels of known classes as the network's targets: boolean indicators.
+
+    Class indicators are exact as booleans, at an eighth of the memory of
+    float64 (scikit-learn's MLP keeps them so too); the core's ufuncs promote
+    them where they meet the float outputs.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+        Labels of ``binarizer.classes_`` (a label indicator matrix for
+        multilabel targets).
+    dtype : numpy dtype, default=None
+        Unused: indicators are boolean whatever the model's dtype.
+    binarizer : LabelBinarizer
+        Fitted on the classes.
+
+    Returns
+    -------
+    y_encoded : ndarray of shape (n_samples, n_outputs) of bool
+    """
+    encoded = encode_by_lookup(binarizer, y)
+    if encoded is None:
+        encoded = binarizer.transform(y)
+    return np.ascontiguousarray(encoded, dtype=bool)
 
 
 def per_sample_class_weights(y_encoded, per_class, sample_weight, dtype):
@@ -307,6 +372,45 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         """Multiply ``sample_weight`` by the ``class_weight`` of each sample."""
         if self.class_weight is None:
             return sample_weight
+        counts = np.bincount(
+            class_indices(y_encoded), minlength=len(self._host_classes)
+        )
+        per_class = self._per_class_weights(counts, incremental=incremental)
+        weights = per_sample_class_weights(y_encoded, per_class, sample_weight, dtype)
+        if not weights.any():
+            raise ValueError(
+                "class_weight gives every sample of this call a weight of zero"
+                f"{'' if sample_weight is None else ' (times sample_weight)'}: "
+                "at least one sample must weigh more than zero."
+            )
+        return weights
+
+    def _per_class_weights(self, class_counts, *, incremental):
+        """The weight of each class of ``classes_``; None without ``class_weight``.
+
+        Every check of ``class_weight`` is here, for rows in memory and for
+        :mod:`skbp.dask`'s blocks alike (a hook).
+
+        Parameters
+        ----------
+        class_counts : ndarray of shape (n_classes,)
+            How often each class occurs in this call's targets; read for
+            'balanced' only.
+        incremental : bool
+            Whether the call is ``partial_fit``.
+
+        Returns
+        -------
+        per_class : ndarray of shape (n_classes,) or None
+
+        Raises
+        ------
+        ValueError
+            For multilabel targets, 'balanced' in ``partial_fit``, or a dict
+            with unknown classes or invalid weights.
+        """
+        if self.class_weight is None:
+            return None
         if self._is_multilabel():
             raise ValueError(
                 "class_weight is not supported for multilabel targets; pass "
@@ -321,19 +425,13 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
                 "targets, and pass the result as a dict to class_weight."
             )
         self._check_class_weight_dict()
-        class_index = class_indices(y_encoded)
         classes = self._host_classes
-        per_class = compute_class_weight(
-            self.class_weight, classes=classes, y=classes[class_index]
-        )
-        weights = per_sample_class_weights(y_encoded, per_class, sample_weight, dtype)
-        if not weights.any():
-            raise ValueError(
-                "class_weight gives every sample of this call a weight of zero"
-                f"{'' if sample_weight is None else ' (times sample_weight)'}: "
-                "at least one sample must weigh more than zero."
-            )
-        return weights
+        if self.class_weight == "balanced":
+            # compute_class_weight's n_samples / (n_classes * np.bincount(y)),
+            # from the counts: the same floats, without the rows.
+            return class_counts.sum() / (len(classes) * class_counts.astype(np.float64))
+        # A dict's weights do not depend on y: the classes stand in for it.
+        return compute_class_weight(self.class_weight, classes=classes, y=classes)
 
     def _check_class_weight_dict(self):
         """Refuse a ``class_weight`` dict with unknown classes or bad weights.
@@ -375,29 +473,8 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         return self._encode_by_lookup(y)
 
     def _encode_by_lookup(self, y):
-        """One-hot encode 1-d labels of ``classes_`` straight into booleans.
-
-        What the fitted ``LabelBinarizer`` computes, without its validation
-        and without its int64 intermediate. Returns None for labels it cannot
-        handle this way.
-        """
-        classes = self._host_classes
-        if (
-            y.ndim != 1
-            or self._is_multilabel()
-            or not comparable_labels(y.dtype, classes.dtype)
-        ):
-            return None
-        n_samples = y.shape[0]
-        index = np.searchsorted(classes, y)
-        np.minimum(index, len(classes) - 1, out=index)
-        if not np.array_equal(classes[index], y):
-            return None
-        if self._label_binarizer.y_type_ == "binary":
-            return (index == 1)[:, np.newaxis]
-        encoded = np.zeros((n_samples, len(classes)), dtype=bool)
-        encoded[np.arange(n_samples), index] = 1
-        return encoded
+        """:func:`encode_by_lookup` with the fitted classes; None if it cannot."""
+        return encode_by_lookup(self._label_binarizer, y)
 
     def _output_activation(self, n_outputs):
         if self.loss == "squared_error":
@@ -407,6 +484,17 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         )
 
     def _encode_targets(self, y, first_pass, incremental, dtype):
+        """Check the labels, set or check the classes, and encode ``y``.
+
+        The hook every fit encodes its targets with (and the validation
+        sets theirs).  :mod:`skbp.dask` calls it with a summary of the
+        blocks' labels (every label once), so that the classes and their
+        checks are those of the plain fit.
+
+        Returns
+        -------
+        y_encoded : ndarray of shape (n_samples, n_outputs) of bool
+        """
         check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             # A single class is fitted, as scikit-learn's MLP fits it (a CV
@@ -417,13 +505,15 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
             self.classes_ = binarizer.classes_
         else:
             self._check_known_classes(y, incremental)
-        encoded = self._encode_by_lookup(y)
-        if encoded is None:
-            encoded = self._label_binarizer.transform(y)
-        # Class indicators are exact as booleans, at an eighth of the memory
-        # of float64 (scikit-learn's MLP keeps them so too); the core's ufuncs
-        # promote them where they meet the float outputs.
-        return np.ascontiguousarray(encoded, dtype=bool)
+        return encoded_labels(y, dtype, binarizer=self._label_binarizer)
+
+    def _target_encoder(self):
+        """``encode(y, dtype)``: :meth:`_encode_targets`'s encoding of the rows.
+
+        A hook for rows encoded elsewhere (:mod:`skbp.dask`'s workers), once
+        :meth:`_encode_targets` has set the classes; picklable.
+        """
+        return functools.partial(encoded_labels, binarizer=self._label_binarizer)
 
     def _check_known_classes(self, y, incremental):
         if self._label_binarizer.y_type_.startswith("multilabel"):

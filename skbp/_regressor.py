@@ -13,6 +13,24 @@ from ._primitives import primitives_for
 from ._validation import is_finite, score_weights
 
 
+def encoded_numbers(y, dtype):
+    """Numeric targets as the network's: a C-contiguous matrix of ``dtype``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Targets.
+    dtype : numpy dtype
+        The model's float dtype.
+
+    Returns
+    -------
+    y_encoded : ndarray of shape (n_samples, n_outputs)
+    """
+    y = y.reshape(-1, 1) if y.ndim == 1 else y
+    return np.ascontiguousarray(y, dtype=dtype)
+
+
 class BackpropRegressor(RegressorMixin, _BaseBackprop):
     """Multi-layer perceptron regressor trained by backpropagation.
 
@@ -215,6 +233,16 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         ]
 
     def _encode_targets(self, y, first_pass, incremental, dtype):
+        """Check that ``y`` suits ``loss``, and encode it as a float matrix.
+
+        The hook every fit encodes its targets with.  :mod:`skbp.dask` calls
+        it with the lowest and highest target of each output over all
+        blocks, so that the checks (and their messages) are the plain fit's.
+
+        Returns
+        -------
+        y_encoded : ndarray of shape (n_samples, n_outputs)
+        """
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "loss='poisson' needs non-negative targets, but y has values "
@@ -225,8 +253,15 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
                 "loss='log_loss' needs targets in [0, 1] (proportions), but y "
                 f"ranges over [{np.min(y)}, {np.max(y)}]."
             )
-        y = y.reshape(-1, 1) if y.ndim == 1 else y
-        return np.ascontiguousarray(y, dtype=dtype)
+        return encoded_numbers(y, dtype)
+
+    def _target_encoder(self):
+        """``encode(y, dtype)``: :meth:`_encode_targets`'s encoding of the rows.
+
+        A hook for rows encoded elsewhere (:mod:`skbp.dask`'s workers), the
+        targets already checked; picklable.
+        """
+        return encoded_numbers
 
     def _stratify_validation(self):
         return False

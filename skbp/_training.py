@@ -222,6 +222,10 @@ class TrainingData:
     ``host_sample_weight`` is a NumPy copy of ``sample_weight`` (the same
     array for NumPy data): off the host, batches of zero weight are found
     from it once per epoch instead of one device sync per batch.
+
+    The estimator's fit steps read only ``n_samples``, ``n_features``,
+    ``n_outputs``, ``dtype`` and ``ops`` from it; the training data of rows
+    held elsewhere (:mod:`skbp.dask`) gives the same five.
     """
 
     X: object
@@ -238,6 +242,26 @@ class TrainingData:
     def n_samples(self):
         """Number of rows."""
         return self.X.shape[0]
+
+    @property
+    def n_features(self):
+        """Number of input features."""
+        return self.X.shape[1]
+
+    @property
+    def n_outputs(self):
+        """Number of network outputs (columns of the encoded targets)."""
+        return self.y.shape[1]
+
+    @property
+    def dtype(self):
+        """The parameters' dtype, in the namespace of ``X``."""
+        return self.X.dtype
+
+    @property
+    def ops(self):
+        """The primitives of the namespace and device the parameters live in."""
+        return primitives_for(self.X)
 
     def rows(self, index, buffers=None, ops=NUMPY):
         """Return the batch at ``index`` (a slice or an array of row numbers).

@@ -13,6 +13,11 @@ client; only parameters, gradients and scalars cross the network.  The same
 initial weights, the same iterations and the same attributes as the
 single-machine fit follow, equal to round-off.
 
+The fit is the plain estimator's own, its steps and checks included; only
+the steps that read the rows are overridden here (the validation and the
+encoding of the blocks, the objective, the divergence check's pass over the
+rows), through the hooks that :data:`skbp._base.FIT_HOOKS` names.
+
 NumPy arrays, pandas objects and lists are one block: they are fitted in this
 process by the plain estimator's ``fit`` (no cluster needed).  The
 stochastic solvers ('sgd', 'adam') would visit the blocks one after another,
@@ -34,29 +39,21 @@ except ImportError as error:  # pragma: no cover - exercised without Dask
     ) from error
 
 import copy
-import functools
 import math
 import numbers
 
 import numpy as np
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight
+from sklearn.base import _fit_context
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array
 
 from . import _classifier, _regressor
 from ._base import _BaseBackprop
 from ._classifier import per_sample_class_weights
-from ._guards import (
-    DIVERGED_MESSAGE,
-    quiet_floats,
-    raw_output_may_overflow,
-    unchanged_on_error,
-)
+from ._guards import DIVERGED_MESSAGE, quiet_floats, raw_output_may_overflow
 from ._network import add_penalty, loss_and_grad, predict_raw_from_views
-from ._validation import all_finite, check_parameter_memory, hidden_layer_sizes_tuple
+from ._primitives import NUMPY
+from ._validation import all_finite, checked_sample_weight
 
 __all__ = ["BackpropClassifier", "BackpropRegressor"]
 
@@ -67,32 +64,42 @@ __all__ = ["BackpropClassifier", "BackpropRegressor"]
 def _inspect_block(X, y, sample_weight, *, dtype, classifier):
     """Validate one block where it lives; return what the client must know.
 
+    The plain fit's checks, on the rows of this block: ``X`` and ``y``
+    (a one-column ``y`` taken as 1-d), and the sample weights with
+    :func:`~skbp._validation.checked_sample_weight` (a block may weigh zero).
+
     Returns
     -------
     summary : dict
-        Rows, largest ``|X|``, the labels of the block (classifier) or the
-        range of its targets (regressor), and its weight (``None`` if none).
+        Rows, largest ``|X|``, and the labels of the block with their counts
+        (classifier) or the lowest and highest target of each output
+        (regressor).
     """
     X = check_array(X, dtype=dtype, input_name="X")
-    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+    y = _as_targets(check_array(y, ensure_2d=False, dtype=None, input_name="y"))
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"A block of X has {X.shape[0]} rows but y has {y.shape[0]}.")
     summary = {"n_rows": X.shape[0], "largest_input": _largest(X)}
-    if classifier:
-        summary["labels"], summary["counts"] = np.unique(y, return_counts=True)
-        summary["n_columns"] = None if y.ndim == 1 else y.shape[1]
-    else:
-        y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
-        summary["y_range"] = (float(np.min(y)), float(np.max(y)))
-        summary["n_outputs"] = 1 if y.ndim == 1 else y.shape[1]
-    if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
-            raise ValueError(
-                "sample_weight must be finite and non-negative; a block has "
-                f"values from {sample_weight.min()} to {sample_weight.max()}."
-            )
+    summary.update(_labels_of(y) if classifier else _range_of(y))
+    checked_sample_weight(sample_weight, X, dtype, allow_all_zero=True)
     return summary
+
+
+def _as_targets(y):
+    """``y`` with a single column as 1-d, as the plain fit takes it."""
+    y = np.asarray(y)
+    return y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+
+
+def _labels_of(y):
+    labels, counts = np.unique(y, return_counts=True)
+    n_columns = y.shape[1] if y.ndim == 2 else None
+    return {"labels": labels, "counts": counts, "n_columns": n_columns}
+
+
+def _range_of(y):
+    y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+    return {"y_range": np.stack([np.min(y, axis=0), np.max(y, axis=0)])}
 
 
 def _largest(X):
@@ -103,10 +110,10 @@ def _prepare_block(X, y, sample_weight, *, dtype, encode, class_weights):
     """The block as the core trains on it: float ``X``, encoded ``y``, weights.
 
     The same conversions as the plain estimator's ``fit``, applied to the
-    rows of this block only.
+    rows of this block only: ``encode`` is the estimator's target encoder.
     """
     X = np.ascontiguousarray(X, dtype=dtype)
-    y_encoded = encode(np.asarray(y), dtype)
+    y_encoded = encode(_as_targets(y), dtype)
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=dtype)
     if class_weights is not None:
@@ -166,6 +173,11 @@ def _is_dask_collection(value):
     return value is not None and dask.is_dask_collection(value)
 
 
+def _is_dask_input(*values):
+    """Whether any of the fit's arguments is a Dask collection (a cluster fit)."""
+    return any(map(_is_dask_collection, values))
+
+
 def _as_dask_array(value, name):
     """A dask array from a dask array, DataFrame or Series."""
     if isinstance(value, da.Array):
@@ -194,6 +206,16 @@ def _aligned(values, row_chunks, name):
     )
 
 
+def _aligned_weights(sample_weight, row_chunks):
+    """The sample weights in the row chunks, or None; a number made block by block."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Real):
+        # made on the workers, not on the client
+        return da.full(sum(row_chunks), float(sample_weight), chunks=(row_chunks,))
+    return _aligned(sample_weight, row_chunks, "sample_weight")
+
+
 def _client():
     try:
         return distributed.get_client()
@@ -203,6 +225,17 @@ def _client():
             "(for example `Client(LocalCluster())`, or one connected to your "
             "cluster); none was found."
         ) from None
+
+
+def _check_cluster_settings(solver, fit_params):
+    """Refuse what a fit on Dask collections does not do."""
+    if solver != "lbfgs":
+        raise ValueError(_STOCHASTIC_MESSAGE % solver)
+    if fit_params:
+        raise ValueError(
+            f"{sorted(fit_params)} are not supported with Dask input; they "
+            "are for the stochastic solvers' early stopping."
+        )
 
 
 # Shares summed by one task: each level of the tree is a round trip to the
@@ -229,14 +262,23 @@ class _ClusterObjective:
 
     Called with the parameters, it returns the regularised loss and gradient,
     as :func:`~skbp._lbfgs.local_objective` does over rows in memory.
+
+    Parameters
+    ----------
+    data : _ClusterData
+        The encoded blocks and their total weight.
+    network : Network
+        The architecture.
+    alpha : float
+        L2 penalty.
     """
 
-    def __init__(self, client, blocks, network, alpha, weight_total):
-        self.client = client
-        self.blocks = blocks
+    def __init__(self, data, network, alpha):
+        self.client = data.client
+        self.blocks = data.blocks
+        self.weight_total = data.weight_total
         self.network = network
         self.alpha = alpha
-        self.weight_total = weight_total
         self.n_evaluations = 0
 
     def __call__(self, theta):
@@ -268,57 +310,87 @@ class _ClusterObjective:
 
 
 class _ClusterData:
-    """The training collections, aligned in row blocks and held as futures."""
+    """The training rows, aligned in row blocks and held by the workers.
+
+    The training data of a cluster fit: the plain fit's steps read from it
+    what they read from a :class:`~skbp._training.TrainingData`
+    (``n_samples``, ``n_features``, ``n_outputs``, ``dtype``, ``ops``).
+    Its futures are dropped with it, not cancelled: a block of a collection
+    the user persisted has the persisted chunk's key.
+    """
+
+    ops = NUMPY  # the parameters live on the client, in NumPy
 
     def __init__(self, client, X, y, sample_weight):
-        if not isinstance(X, da.Array):
-            self.feature_names = _column_names(X)
-        else:
-            self.feature_names = None
+        self.feature_names = None if isinstance(X, da.Array) else _column_names(X)
         X = _as_dask_array(X, "X")
         if X.ndim != 2:
             raise ValueError(f"X must be 2-dimensional, got {X.ndim} dimension(s).")
-        self.X = X.rechunk({1: -1})  # whole rows in each block
-        row_chunks = self.X.chunks[0]
-        self.y = _aligned(y, row_chunks, "y")
-        self.sample_weight = None
-        if sample_weight is not None:
-            if isinstance(sample_weight, numbers.Real):
-                # made block by block on the workers, not on the client
-                sample_weight = da.full(
-                    self.X.shape[0], float(sample_weight), chunks=(row_chunks,)
-                )
-            self.sample_weight = _aligned(sample_weight, row_chunks, "sample_weight")
+        X = X.rechunk({1: -1})  # whole rows in each block
+        row_chunks = X.chunks[0]
         self.client = client
-        self.futures = []
+        self.n_samples, self.n_features = X.shape
+        # As the plain fit: float32 stays, anything else becomes float64.
+        self.dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+        y = _aligned(y, row_chunks, "y")
+        sample_weight = _aligned_weights(sample_weight, row_chunks)
+        self.raw_blocks = [self._futures(c, X) for c in (X, y, sample_weight)]
+        self.blocks = self.n_outputs = self.weight_total = self.largest_input = None
 
-    @property
-    def n_samples(self):
-        return self.X.shape[0]
-
-    def _block_futures(self, collection):
+    def _futures(self, collection, X):
         if collection is None:
-            return [None] * self.X.numblocks[0]
-        futures = self.client.compute(collection.to_delayed().ravel().tolist())
-        self.futures += futures
-        return futures
+            return [None] * X.numblocks[0]
+        return self.client.compute(collection.to_delayed().ravel().tolist())
 
-    def raw_blocks(self):
-        """Futures of each block's ``(X, y, sample_weight)``, as given."""
-        return [self._block_futures(c) for c in (self.X, self.y, self.sample_weight)]
+    def _map(self, function, *iterables, **kwargs):
+        return self.client.map(function, *iterables, pure=False, **kwargs)
 
-    def map(self, function, *iterables, **kwargs):
-        futures = self.client.map(function, *iterables, pure=False, **kwargs)
-        self.futures += futures
-        return futures
+    def inspect(self, *, classifier):
+        """Validate every block on its worker; return their summaries."""
+        summaries = self.client.gather(
+            self._map(
+                _inspect_block,
+                *self.raw_blocks,
+                dtype=self.dtype,
+                classifier=classifier,
+            )
+        )
+        self.largest_input = max((s["largest_input"] for s in summaries), default=0.0)
+        return summaries
 
-    def release(self):
-        """Drop this fit's futures; the workers free what nothing else holds.
+    def encode(self, encode, class_weights, n_outputs):
+        """Encode every block where it lives, as the plain fit encodes all rows.
 
-        Not ``client.cancel``: a block of a collection the user persisted has
-        the persisted chunk's key, and cancelling it would drop the user's data.
+        Parameters
+        ----------
+        encode : callable
+            ``encode(y, dtype)``, the estimator's target encoder.
+        class_weights : ndarray of shape (n_classes,) or None
+            The weight of each class.
+        n_outputs : int
+            Columns of the encoded targets.
         """
-        self.futures = []
+        self.blocks = self._map(
+            _prepare_block,
+            *self.raw_blocks,
+            dtype=self.dtype,
+            encode=encode,
+            class_weights=class_weights,
+        )
+        self.raw_blocks = None  # the encoded blocks are all the fit reads now
+        self.n_outputs = n_outputs
+        weights = self.client.gather(self._map(_weight_of, self.blocks))
+        self.weight_total = math.fsum(weights)
+        if self.weight_total <= 0:
+            raise ValueError(
+                "Every sample weighs zero (sample_weight times class_weight): at "
+                "least one sample must weigh more than zero."
+            )
+
+    def outputs_finite(self, network, theta):
+        """Whether the network's outputs on every row are finite (on the workers)."""
+        finite = self._map(_outputs_finite, self.blocks, theta=theta, network=network)
+        return all(self.client.gather(finite))
 
 
 def _column_names(X):
@@ -330,8 +402,17 @@ def _column_names(X):
 
 
 class _ClusterFitMixin:
-    """Train the plain estimator's network data-parallel on a Dask cluster."""
+    """The plain estimator's fit, its row-reading steps run on a Dask cluster.
 
+    For Dask input, :meth:`fit` is the plain ``fit`` (its ``_fit_context``,
+    floating-point guard and failure guard included) with four steps
+    overridden: :meth:`_training_data`, :meth:`_lbfgs_objective`,
+    :meth:`_check_not_diverged` and :meth:`_callback_tasks`.  For anything
+    else each of them is the plain step.
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @quiet_floats
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the network; data-parallel for Dask collections.
 
@@ -366,13 +447,9 @@ class _ClusterFitMixin:
             than 'lbfgs', with ``fit_params``, or without a running
             ``dask.distributed`` client.
         """
-        if not any(map(_is_dask_collection, (X, y, sample_weight))):
-            return super().fit(X, y, sample_weight, **fit_params)
-        self._validate_params()
-        self._check_cluster_settings(fit_params)
-        with unchanged_on_error(self):
-            self._fit_on_cluster(X, y, sample_weight)
-        return self
+        if _is_dask_input(X, y, sample_weight):
+            _check_cluster_settings(self.solver, fit_params)
+        return super().fit(X, y, sample_weight, **fit_params)
 
     @available_if(_BaseBackprop._partial_fit_available)
     def partial_fit(self, X, y, *args, **kwargs):
@@ -388,98 +465,59 @@ class _ClusterFitMixin:
             raise ValueError(_STOCHASTIC_MESSAGE % self.solver)
         return super().partial_fit(X, y, *args, **kwargs)
 
-    def _check_cluster_settings(self, fit_params):
-        if self.solver != "lbfgs":
-            raise ValueError(_STOCHASTIC_MESSAGE % self.solver)
-        self._dropout_rates(len(hidden_layer_sizes_tuple(self.hidden_layer_sizes)))
-        if fit_params:
-            raise ValueError(
-                f"{sorted(fit_params)} are not supported with Dask input; they "
-                "are for the stochastic solvers' early stopping."
-            )
+    # ------------------------------------------- the steps of the plain fit
 
-    def _fit_on_cluster(self, X, y, sample_weight):
-        client = _client()
-        data = _ClusterData(client, X, y, sample_weight)
-        try:
-            self._train_on_cluster(data)
-        finally:
-            data.release()
+    def _training_data(self, X, y, sample_weight, plan):
+        """The blocks, validated and encoded where they live; else the plain step.
 
-    def _train_on_cluster(self, data):
-        """Validate every block, then train; nothing changes before the checks."""
-        hidden_sizes = hidden_layer_sizes_tuple(self.hidden_layer_sizes)
-        first_pass = not self.warm_start or not hasattr(self, "coefs_")
-        dtype = np.float32 if data.X.dtype == np.float32 else np.float64
-        raw_X, raw_y, raw_sw = data.raw_blocks()
-        summaries = data.client.gather(
-            data.map(
-                _inspect_block,
-                raw_X,
-                raw_y,
-                raw_sw,
-                dtype=dtype,
-                classifier=self._is_cluster_classifier,
-            )
-        )
-        n_features = data.X.shape[1]
-        targets = self._cluster_targets(summaries, first_pass)
-        blocks = data.map(
-            _prepare_block,
-            raw_X,
-            raw_y,
-            raw_sw,
-            dtype=dtype,
-            encode=targets.encode,
-            class_weights=targets.class_weights,
-        )
-        weight_total = math.fsum(data.client.gather(data.map(_weight_of, blocks)))
-        if weight_total <= 0:
-            raise ValueError(
-                "Every sample weighs zero (sample_weight times class_weight): at "
-                "least one sample must weigh more than zero."
-            )
-        network = self._build_network(n_features, hidden_sizes, targets.n_outputs)
-        check_parameter_memory(network, self.hidden_layer_sizes, dtype)
-        self._set_cluster_parameters(network, dtype, first_pass, n_features)
-        self.n_features_in_ = n_features
-        self._set_feature_names(data.feature_names)
-        objective = _ClusterObjective(
-            data.client, blocks, network, self.alpha, weight_total
-        )
-        self._record_lbfgs(*self._minimise(objective, tasks=None))
-        largest_input = max((s["largest_input"] for s in summaries), default=0.0)
-        self._check_cluster_fit(data, blocks, largest_input)
-        self._publish_parameters()
+        Each block is checked on its worker and summarised; the client takes
+        the classes, the target checks and the class weights from the
+        summaries through the estimator's own hooks, then each block is
+        encoded on its worker.  Nothing is drawn or allocated before.
+        """
+        if not _is_dask_input(X, y, sample_weight):
+            return super()._training_data(X, y, sample_weight, plan)
+        data = _ClusterData(_client(), X, y, sample_weight)
+        summaries = data.inspect(classifier=self._is_cluster_classifier)
+        self._set_input_features(data)
+        summary_y, class_counts = self._summary_targets(summaries)
+        n_outputs = self._encode_targets(
+            summary_y, plan.first_pass, False, data.dtype
+        ).shape[1]
+        class_weights = self._per_class_weights(class_counts, incremental=False)
+        data.encode(self._target_encoder(), class_weights, n_outputs)
+        return data
 
-    def _set_cluster_parameters(self, network, dtype, first_pass, n_features):
-        if first_pass:
-            random_state = check_random_state(self.random_state)
-            self._theta = network.init_parameters(random_state, dtype)
-        else:
-            self._check_same_architecture(network)
-            self._theta = self._packed_parameters(network, np.dtype(dtype))
-        self._network = network
-        self._progress = None
-
-    def _set_feature_names(self, names):
-        if names is not None:
-            self.feature_names_in_ = names
+    def _set_input_features(self, data):
+        """Set ``n_features_in_`` and ``feature_names_in_``, as ``validate_data``."""
+        self.n_features_in_ = data.n_features
+        if data.feature_names is not None:
+            self.feature_names_in_ = data.feature_names
         elif "feature_names_in_" in self.__dict__:
             del self.feature_names_in_
 
-    def _check_cluster_fit(self, data, blocks, largest_input):
-        """The plain fit's divergence check, its pass over the rows on the workers."""
-        if not (math.isfinite(self.loss_) and all_finite(self._theta)):
+    def _lbfgs_objective(self, data, network, theta):
+        """The objective summed over the blocks on the workers; else the plain one."""
+        if not isinstance(data, _ClusterData):
+            return super()._lbfgs_objective(data, network, theta)
+        return _ClusterObjective(data, network, self.alpha)
+
+    def _check_not_diverged(self, data, network, theta, loss):
+        """The plain divergence check, its pass over the rows on the workers."""
+        if not isinstance(data, _ClusterData):
+            return super()._check_not_diverged(data, network, theta, loss)
+        if not (loss is None or math.isfinite(loss)) or not all_finite(theta):
             raise ValueError(DIVERGED_MESSAGE)
-        bound_input = np.array([largest_input])
-        if not raw_output_may_overflow(self._network, self._theta, bound_input):
-            return
-        finite = data.client.gather(
-            data.map(_outputs_finite, blocks, theta=self._theta, network=self._network)
-        )
-        if not all(finite):
-            raise ValueError(DIVERGED_MESSAGE)
+        bound_input = np.array([data.largest_input])
+        if raw_output_may_overflow(network, theta, bound_input):
+            if not data.outputs_finite(network, theta):
+                raise ValueError(DIVERGED_MESSAGE)
+
+    def _callback_tasks(self, X, y, incremental):
+        """None for Dask input, which scikit-learn's callbacks are not given."""
+        if _is_dask_input(X, y):
+            return None
+        return super()._callback_tasks(X, y, incremental)
 
     # ------------------------------------------------------ prediction
 
@@ -563,25 +601,6 @@ _STOCHASTIC_MESSAGE = (
 )
 
 
-class _Targets:
-    """What the client decides about the targets from the blocks' summaries."""
-
-    def __init__(self, n_outputs, encode, class_weights=None):
-        self.n_outputs = n_outputs
-        self.encode = encode
-        self.class_weights = class_weights
-
-
-def _encode_labels(y, dtype, *, binarizer):
-    # As the plain classifier: boolean class indicators.
-    return np.ascontiguousarray(binarizer.transform(y), dtype=bool)
-
-
-def _encode_numbers(y, dtype):
-    y = y.reshape(-1, 1) if y.ndim == 1 else y
-    return np.ascontiguousarray(y, dtype=dtype)
-
-
 class BackpropClassifier(_ClusterFitMixin, _classifier.BackpropClassifier):
     __doc__ = _classifier.BackpropClassifier.__doc__.replace(
         "Multi-layer perceptron classifier trained by backpropagation.",
@@ -628,66 +647,34 @@ class BackpropClassifier(_ClusterFitMixin, _classifier.BackpropClassifier):
         """
         return self._on_blocks_or_here("predict_log_proba", X)
 
-    def _cluster_targets(self, summaries, first_pass):
-        """Classes from every block; the class weights from their counts.
+    def _summary_targets(self, summaries):
+        """Labels that stand for ``y`` in the plain checks, and the class counts.
 
-        A class may be missing from some blocks. The label binarizer is set
-        here, as the plain ``fit`` sets it before training.
+        Every label of the blocks once (a class may be missing from some
+        blocks), or for a label indicator matrix the identity matrix of its
+        columns; and how often each label occurs over all blocks.
         """
         labels = np.concatenate([s["labels"] for s in summaries])
         classes, inverse = np.unique(labels, return_inverse=True)
-        binarizer = _binarizer_for(classes, {s["n_columns"] for s in summaries})
-        if not first_pass and not np.array_equal(
-            binarizer.classes_, self._host_classes
-        ):
-            raise ValueError(
-                "warm_start can only be used where `y` has the same classes as in "
-                f"the previous call to fit. Previously got {self.classes_}, `y` "
-                f"has {binarizer.classes_}."
-            )
-        self._label_binarizer = binarizer
-        self.classes_ = binarizer.classes_
         counts = np.bincount(
             inverse, weights=np.concatenate([s["counts"] for s in summaries])
         )
-        n_outputs = binarizer.transform(binarizer.classes_[:1]).shape[1]
-        if self._is_multilabel():
-            n_outputs = len(binarizer.classes_)
-        return _Targets(
-            n_outputs,
-            functools.partial(_encode_labels, binarizer=binarizer),
-            self._class_weights_from_counts(classes, counts),
+        return _labels_standing_for_y(
+            classes, {s["n_columns"] for s in summaries}
+        ), counts
+
+
+def _labels_standing_for_y(labels, n_columns):
+    """A small ``y`` with the classes and the kind of targets of all of ``y``."""
+    if n_columns == {None}:
+        return labels
+    if len(n_columns) != 1 or not set(labels.tolist()) <= {0, 1}:
+        raise ValueError(
+            "A 2-d y must be a label indicator matrix (multilabel targets: "
+            f"0 and 1, the same columns in every block); got values {labels} "
+            f"and column counts {sorted(c or 1 for c in n_columns)}."
         )
-
-    def _class_weights_from_counts(self, classes, counts):
-        """``compute_class_weight`` from the classes' counts over all blocks."""
-        if self.class_weight is None:
-            return None
-        if self._is_multilabel():
-            raise ValueError(
-                "class_weight is not supported for multilabel targets; pass "
-                "sample_weight instead."
-            )
-        if self.class_weight == "balanced":
-            # scikit-learn's n_samples / (n_classes * np.bincount(y))
-            return counts.sum() / (len(classes) * counts.astype(np.float64))
-        self._check_class_weight_dict()
-        # y only matters to 'balanced': the classes stand in for it here.
-        return compute_class_weight(self.class_weight, classes=classes, y=classes)
-
-
-def _binarizer_for(labels, n_columns):
-    """The ``LabelBinarizer`` the plain fit would have fitted on all of y."""
-    if n_columns != {None}:
-        if len(n_columns) != 1 or not set(labels.tolist()) <= {0, 1}:
-            raise ValueError(
-                "A 2-d y must be a label indicator matrix (multilabel targets: "
-                f"0 and 1, the same columns in every block); got values {labels} "
-                f"and column counts {sorted(c or 1 for c in n_columns)}."
-            )
-        return LabelBinarizer().fit(np.eye(n_columns.pop(), dtype=int))
-    check_classification_targets(labels)
-    return LabelBinarizer().fit(labels)
+    return np.eye(n_columns.pop(), dtype=int)
 
 
 class BackpropRegressor(_ClusterFitMixin, _regressor.BackpropRegressor):
@@ -705,23 +692,11 @@ class BackpropRegressor(_ClusterFitMixin, _regressor.BackpropRegressor):
     _local_class = _regressor.BackpropRegressor
     _is_cluster_classifier = False
 
-    def _cluster_targets(self, summaries, first_pass):
-        """The number of outputs, and the loss's domain checked on every block."""
-        n_outputs = {s["n_outputs"] for s in summaries}
-        if len(n_outputs) != 1:
-            raise ValueError(
-                f"The blocks of y have different numbers of outputs: {n_outputs}."
-            )
-        lowest = min(s["y_range"][0] for s in summaries)
-        highest = max(s["y_range"][1] for s in summaries)
-        if self.loss == "poisson" and lowest < 0:
-            raise ValueError(
-                "loss='poisson' needs non-negative targets, but y has values "
-                f"down to {lowest}."
-            )
-        if self.loss == "log_loss" and (lowest < 0 or highest > 1):
-            raise ValueError(
-                "loss='log_loss' needs targets in [0, 1] (proportions), but y "
-                f"ranges over [{lowest}, {highest}]."
-            )
-        return _Targets(n_outputs.pop(), _encode_numbers)
+    def _summary_targets(self, summaries):
+        """The lowest and highest target of each output over all blocks.
+
+        Two rows that stand for ``y`` in the plain target checks (their
+        messages name the range of all of ``y``); no class counts.
+        """
+        ranges = np.stack([s["y_range"] for s in summaries])
+        return np.stack([ranges[:, 0].min(axis=0), ranges[:, 1].max(axis=0)]), None

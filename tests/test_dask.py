@@ -13,6 +13,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import sklearn
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
@@ -336,3 +337,101 @@ def test_warm_start_scalar_weights_and_warnings_as_in_memory(client):
         with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
             on_cluster.fit(_chunked(X, 50), _chunked(y, 50), sample_weight=0.5)
     _assert_same_fit(on_cluster, local, X)
+
+
+def test_a_cluster_fit_runs_under_fit_context_and_the_float_guard(client):
+    # The plain fit's decorators: scikit-learn's _fit_context (parameters
+    # validated, nested validation skipped) and quiet_floats (np.errstate).
+    seen = []
+
+    class Recording(skbp_dask.BackpropRegressor):
+        def _lbfgs_objective(self, data, network, theta):
+            skip = sklearn.get_config()["skip_parameter_validation"]
+            seen.append((np.geterr(), skip))
+            return super()._lbfgs_objective(data, network, theta)
+
+    rng, X, _ = _data()
+    Recording(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=3).fit(
+        _chunked(X, 60), _chunked(X[:, 0] - X[:, 1], 60)
+    )
+    [(errstate, skip)] = seen
+    assert set(errstate.values()) == {"ignore"}
+    assert skip
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"alpha": -1.0}, {"activation": "nope"}, {"hidden_layer_sizes": 0}],
+    ids=["alpha", "activation", "hidden_layer_sizes"],
+)
+def test_invalid_parameters_are_refused_as_by_the_plain_fit(client, params):
+    rng, X, _ = _data()
+    y = _labels(rng, X, "binary")
+    settings = dict(solver="lbfgs", max_iter=3, **params)
+    with pytest.raises(ValueError) as plain:
+        skbp.BackpropClassifier(**settings).fit(X, y)
+    clf = skbp_dask.BackpropClassifier(**settings)
+    with pytest.raises(type(plain.value)) as on_cluster:
+        clf.fit(_chunked(X, 60), _chunked(y, 60))
+    assert str(on_cluster.value) == str(plain.value)
+    assert not hasattr(clf, "coefs_")
+
+
+def _refusal_cases():
+    rng, X, _ = _data()
+    y = _labels(rng, X, "strings")
+    signal = X[:, 0] - X[:, 1]
+    classifier = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=3)
+    return {
+        "poisson-negative": ("BackpropRegressor", {"loss": "poisson"}, X, signal),
+        "log-loss-range": ("BackpropRegressor", {"loss": "log_loss"}, X, signal),
+        "class-weight-unknown": (
+            "BackpropClassifier",
+            {**classifier, "class_weight": {"cat": 1.0, "owl": 2.0}},
+            X,
+            y,
+        ),
+        "class-weight-negative": (
+            "BackpropClassifier",
+            {**classifier, "class_weight": {"dog": -1.0}},
+            X,
+            y,
+        ),
+        "class-weight-multilabel": (
+            "BackpropClassifier",
+            {**classifier, "class_weight": "balanced"},
+            X,
+            _labels(rng, X, "multilabel"),
+        ),
+        "continuous-labels": ("BackpropClassifier", classifier, X, signal),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_refusal_cases()))
+def test_target_and_class_weight_checks_are_the_plain_fits(client, case):
+    # Called, not copied: the same checks, so the same words (the poisson and
+    # log-loss messages name the range of all of y, not of one block).
+    name, params, X, y = _refusal_cases()[case]
+    params = {"solver": "lbfgs", "max_iter": 3, **params}
+    with pytest.raises(ValueError) as plain:
+        getattr(skbp, name)(**params).fit(X, y)
+    with pytest.raises(ValueError) as on_cluster:
+        getattr(skbp_dask, name)(**params).fit(_chunked(X, 70), _chunked(y, 70))
+    assert str(on_cluster.value) == str(plain.value)
+
+
+def test_warm_start_with_other_classes_is_refused_as_in_memory(client):
+    rng, X, _ = _data()
+    y = _labels(rng, X, "multiclass")
+    settings = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=3)
+    plain = skbp.BackpropClassifier(**settings, warm_start=True).fit(X, y)
+    on_cluster = skbp_dask.BackpropClassifier(**settings, warm_start=True)
+    on_cluster.fit(_chunked(X, 60), _chunked(y, 60))
+    other = np.where(y == 2, 5, y)
+    with pytest.raises(ValueError, match="warm_start") as in_memory:
+        plain.fit(X, other)
+    state = pickle.dumps(on_cluster)
+    with pytest.raises(ValueError, match="warm_start") as refused:
+        on_cluster.fit(_chunked(X, 60), _chunked(other, 60))
+    assert str(refused.value) == str(in_memory.value)
+    assert pickle.dumps(on_cluster) == state
