@@ -175,7 +175,7 @@ def _largest_magnitude(array):
 _DIVERGENCE_CHECK_ROWS = 4096
 
 
-def check_not_diverged(network, theta, X, loss):
+def check_not_diverged(network, theta, X, loss, outputs_finite=None):
     """Raise if training left non-finite weights, loss or outputs.
 
     Weights can stay finite yet grow so large that the next forward pass over
@@ -191,10 +191,17 @@ def check_not_diverged(network, theta, X, loss):
     theta : ndarray of shape (n_params,)
         The trained parameters.
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        The training rows.
+        The training rows; with ``outputs_finite`` given, any rows whose
+        largest magnitude is that of the training rows (the overflow bound
+        reads only that).
     loss : float or None
         The final loss; None where it need not be finite (the best weights
         were restored after a diverging epoch).
+    outputs_finite : callable or None, default=None
+        ``outputs_finite(network, theta) -> bool``: whether the outputs on
+        every training row are finite, for rows that are not in ``X`` (the
+        Dask estimators pass one that runs on the workers). None runs
+        :func:`_outputs_finite_in_chunks` over ``X``.
 
     Raises
     ------
@@ -208,9 +215,20 @@ def check_not_diverged(network, theta, X, loss):
         raise ValueError(DIVERGED_MESSAGE)
     if not raw_output_may_overflow(network, theta, X, largest_parameter):
         return
+    if outputs_finite is None:
+        outputs_finite = functools.partial(_outputs_finite_in_chunks, X=X)
+    if not outputs_finite(network, theta):
+        raise ValueError(DIVERGED_MESSAGE)
+
+
+def _outputs_finite_in_chunks(network, theta, X):
+    """Whether the raw outputs on every row of ``X`` are finite.
+
+    In chunks, so the check needs no more memory than a predict call.
+    """
     coefs, intercepts = network.views(theta)
-    # In chunks, so the check needs no more memory than a predict call.
     for rows in gen_batches(X.shape[0], _DIVERGENCE_CHECK_ROWS):
         raw = predict_raw_from_views(network.hidden, coefs, intercepts, X[rows, :])
         if not all_finite(raw):
-            raise ValueError(DIVERGED_MESSAGE)
+            return False
+    return True

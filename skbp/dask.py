@@ -50,7 +50,7 @@ from sklearn.utils.validation import check_array
 from . import _classifier, _regressor
 from ._base import _BaseBackprop
 from ._classifier import per_sample_class_weights
-from ._guards import DIVERGED_MESSAGE, quiet_floats, raw_output_may_overflow
+from ._guards import check_not_diverged, quiet_floats
 from ._network import add_penalty, loss_and_grad, predict_raw_from_views
 from ._primitives import NUMPY
 from ._validation import all_finite, checked_sample_weight
@@ -506,12 +506,11 @@ class _ClusterFitMixin:
         """The plain divergence check, its pass over the rows on the workers."""
         if not isinstance(data, _ClusterData):
             return super()._check_not_diverged(data, network, theta, loss)
-        if not (loss is None or math.isfinite(loss)) or not all_finite(theta):
-            raise ValueError(DIVERGED_MESSAGE)
+        # The overflow bound reads only the rows' largest magnitude.
         bound_input = np.array([data.largest_input])
-        if raw_output_may_overflow(network, theta, bound_input):
-            if not data.outputs_finite(network, theta):
-                raise ValueError(DIVERGED_MESSAGE)
+        check_not_diverged(
+            network, theta, bound_input, loss, outputs_finite=data.outputs_finite
+        )
 
     def _callback_tasks(self, X, y, incremental):
         """None for Dask input, which scikit-learn's callbacks are not given."""
