@@ -60,7 +60,8 @@ class Progress:
         A warm-start ``fit`` or a ``partial_fit`` may come after ``set_params(
         early_stopping=...)``: the rule in use starts afresh (best score and
         weights from ``theta``, or best loss), the other one's fields are
-        cleared, and the epoch count and loss curve carry on.
+        cleared, and the loss curve and the step count carry on (the epoch
+        count ``n_iter`` restarts with every call, as in scikit-learn).
 
         Parameters
         ----------
