@@ -52,6 +52,7 @@ from ._primitives import copy_array, primitives_for
 from ._random import MemoizedFirstShuffle
 from ._schedules import Constant, make_schedule
 from ._training import (
+    EpochLoop,
     Progress,
     StochasticSettings,
     TrainingData,
@@ -555,18 +556,22 @@ class _BaseBackprop(
         elif self.early_stopping:
             data, validation_score = self._split_validation(data, random_state)
         dropout = self._dropout(plan.dropout_rates, random_state, incremental)
-        settings = self._stochastic_settings(optimizer, data.n_samples, dropout)
+        settings = self._stochastic_settings(
+            optimizer, data.n_samples, dropout, incremental=incremental
+        )
         self._progress = progress
-        workspace = fit_stochastic(
+        loop = EpochLoop(
             self._network,
             self._theta,
             data,
             settings,
             progress,
-            random_state=random_state,
-            incremental=incremental,
-            validation_score=validation_score,
             workspace=self.__dict__.get("_workspace"),
+        )
+        workspace = fit_stochastic(
+            loop,
+            random_state=random_state,
+            validation_score=validation_score,
             tasks=tasks,
         )
         # Only partial_fit streams reuse the buffers; a fit does not hold on
@@ -656,7 +661,9 @@ class _BaseBackprop(
             return SGD(self.momentum, self.nesterovs_momentum)
         return Adam(self.beta_1, self.beta_2, self.epsilon)
 
-    def _stochastic_settings(self, optimizer, n_samples, dropout=None):
+    def _stochastic_settings(
+        self, optimizer, n_samples, dropout=None, *, incremental=False
+    ):
         if self.solver == "sgd":
             schedule = make_schedule(
                 self.learning_rate, self.learning_rate_init, self.power_t
@@ -674,6 +681,7 @@ class _BaseBackprop(
             alpha=self.alpha,
             verbose=self.verbose,
             dropout=dropout,
+            incremental=incremental,
         )
 
     def _batch_size(self, n_samples):

@@ -376,8 +376,9 @@ def multiply_derivative(
 
     The operations of ``np.multiply(delta, activation > 0, out=delta)``
     (ReLU: a product by 1 or 0, so NaN and the sign of zero come out as
-    NumPy's) or ``delta *= np.where(activation > 0, 1.0, LEAKY_RELU_SLOPE)``
-    (leaky).
+    NumPy's) or ``delta *= np.where(activation > 0, 1.0,
+    LEAKY_RELU_SLOPE).astype(delta.dtype)`` (leaky: the slope rounded to
+    ``delta``'s precision first, as the NumPy path's ``select`` rounds it).
 
     Parameters
     ----------

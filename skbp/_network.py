@@ -176,8 +176,6 @@ class Workspace:
         self.grad = empty(network.n_params, dtype)
         self.step = empty(network.n_params, dtype)
         self._views = {}
-        # The L2 term that the last loss_and_grad left to the optimizer.
-        self.penalty = None
         # The last forward pass's dropout masks and pre-mask outputs.
         self.masks = None
         self.unmasked_outputs = None
@@ -399,7 +397,7 @@ def loss_and_grad(
     workspace=None,
     weight_total=None,
     dropout=None,
-    penalty_gradient=True,
+    defer_penalty=False,
 ):
     """Return the regularised loss and its gradient with respect to ``theta``.
 
@@ -442,11 +440,9 @@ def loss_and_grad(
     dropout : Dropout, default=None
         Draws this batch's dropout masks (:mod:`skbp._dropout`); the loss and
         gradient are then those of the thinned network.
-    penalty_gradient : bool, default=True
-        Whether to add the L2 term to the gradient.  False leaves it to the
-        optimizer's fused step: the gradient returned lacks it, and
-        ``workspace.penalty`` holds what it takes, ``(n_coefs, alpha /
-        sum(sample_weight))`` (None for ``alpha=0``).
+    defer_penalty : bool, default=False
+        Leave the L2 term out of the gradient and return it instead, for the
+        optimizer's fused step to add (see :func:`add_penalty`).
 
     Returns
     -------
@@ -455,8 +451,12 @@ def loss_and_grad(
         array on the device for other namespaces (read it once per epoch,
         not per step, to keep the device busy).
     grad : array of shape (n_params,)
-        Its gradient.  When a workspace is given this is ``workspace.grad``,
-        overwritten by the next call.
+        Its gradient (without the L2 term if ``defer_penalty``).  When a
+        workspace is given this is ``workspace.grad``, overwritten by the
+        next call.
+    penalty : tuple of (int, float) or None
+        Only with ``defer_penalty``: the L2 term the gradient lacks,
+        ``(n_coefs, alpha / sum(sample_weight))``; None for ``alpha=0``.
     """
     if workspace is None:
         ops = primitives_for(theta)
@@ -494,8 +494,7 @@ def loss_and_grad(
         weight_total=weight_sum,
         ops=ops,
         scratch=workspace.step,
-        gradient=penalty_gradient,
-        workspace=workspace,
+        gradient=not defer_penalty,
     )
 
 
@@ -510,7 +509,6 @@ def add_penalty(
     ops=NUMPY,
     scratch=None,
     gradient=True,
-    workspace=None,
 ):
     """Add the L2 term of :math:`J` to a loss and, in place, to its gradient.
 
@@ -528,7 +526,7 @@ def add_penalty(
     loss : float or 0-d array
         The data term.
     grad : array of shape (n_params,)
-        Its gradient, updated in place.
+        Its gradient, updated in place unless ``gradient`` is False.
     theta : array of shape (n_params,)
         The parameters (the weights penalised are its first ``n_coefs``).
     network : Network
@@ -542,25 +540,29 @@ def add_penalty(
     scratch : array of shape (n_params,), default=None
         A buffer the scaled weights may be written into.
     gradient : bool, default=True
-        Whether to add the gradient's term; if not, it is recorded as
-        ``workspace.penalty`` for the optimizer (see :func:`loss_and_grad`).
-    workspace : Workspace, default=None
-        Where the deferred term is recorded.
+        Whether to add the gradient's term.  If not, it is returned as a
+        third value for the caller to add: the stochastic optimizers fuse it
+        into their step (:func:`skbp._optimizers.add_penalty_gradient` is
+        its plain form).
 
     Returns
     -------
-    loss, grad
-        The penalised loss, and ``grad``.
+    loss : float or 0-d array
+        The penalised loss.
+    grad : array of shape (n_params,)
+        ``grad``, with the L2 term if ``gradient``.
+    penalty : tuple of (int, float) or None
+        Only when ``gradient`` is False: ``(n_coefs, alpha / weight_total)``,
+        the term ``grad`` lacks on its first ``n_coefs`` entries; None for
+        ``alpha=0``.
     """
     penalty = (network.n_coefs, alpha / weight_total) if alpha else None
-    if not gradient:
-        workspace.penalty = penalty
-    if penalty is None:
-        return loss, grad
-    if gradient:
-        add_penalty_gradient(grad, theta, penalty, ops, scratch)
-    weights = theta[: network.n_coefs]
-    return loss + 0.5 * alpha * ops.scalar(weights @ weights) / weight_total, grad
+    if penalty is not None:
+        if gradient:
+            add_penalty_gradient(grad, theta, penalty, ops, scratch)
+        weights = theta[: network.n_coefs]
+        loss = loss + 0.5 * alpha * ops.scalar(weights @ weights) / weight_total
+    return (loss, grad) if gradient else (loss, grad, penalty)
 
 
 def hidden_activations_from_views(hidden, coefs, intercepts, X, ops=None):

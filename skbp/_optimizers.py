@@ -114,6 +114,64 @@ class OptimizerState:
         return state
 
 
+class TransactionalStep:
+    """The ``apply`` that SGD and Adam share: one guarded, transactional step.
+
+    A subclass supplies only its update: ``update`` (the NumPy expressions),
+    ``_kernel_name`` (the primitives' compiled step, e.g. ``"fused_sgd_step"``),
+    ``_kernel_constants`` (the constants :func:`_fusable` checks) and
+    ``_fused_update`` (the call of that kernel).
+    """
+
+    def apply(
+        self, theta, grad, state, learning_rate, out=None, *, ops=NUMPY, penalty=None
+    ):
+        """Take one step: ``theta += update(...)``, state updated too.
+
+        Where the primitives have the optimizer's compiled step, the L2 term,
+        the state and ``theta`` are updated in one pass, bit for bit as
+        :func:`add_penalty_gradient`, :meth:`update` and the addition would
+        (``tests/test_kernels.py``).  A guarded state (see
+        :class:`OptimizerState`) gets its new arrays aside, so that a step
+        interrupted half-way leaves the snapshot intact.
+
+        Parameters
+        ----------
+        theta, grad : ndarray of shape (n_params,)
+            The parameters (updated in place) and the objective's gradient.
+        state : OptimizerState
+            The optimizer's state.
+        learning_rate : float
+            Current learning rate.
+        out : ndarray of shape (n_params,), default=None
+            Scratch for the NumPy expressions.
+        ops : primitives, default=NUMPY
+            The array primitives of the arrays' namespace.
+        penalty : tuple of (int, float), default=None
+            ``(n_coefs, alpha / sum(sample_weight))``: the L2 term that
+            ``grad`` still lacks on its first ``n_coefs`` entries (as
+            :func:`skbp._network.loss_and_grad` returns it with
+            ``defer_penalty``).
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+            Updated in place.
+        """
+        constants = self._kernel_constants(learning_rate, penalty)
+        kernel = _fused_step(getattr(ops, self._kernel_name), theta, grad, constants)
+        if kernel is None:
+            grad = add_penalty_gradient(grad, theta, penalty, ops, out)
+            theta += self.update(grad, state.writable(), learning_rate, out, ops)
+            return theta
+        targets = state.write_targets()
+        self._fused_update(
+            kernel, theta, grad, state, targets, rate=learning_rate, penalty=penalty
+        )
+        state.commit(targets)
+        return theta
+
+
 @dataclass
 class SGDState(OptimizerState):
     """Velocity of SGD with momentum.
@@ -129,7 +187,7 @@ class SGDState(OptimizerState):
 
 
 @dataclass(frozen=True)
-class SGD:
+class SGD(TransactionalStep):
     """Stochastic gradient descent with (Nesterov) momentum.
 
     The update, with momentum :math:`\\mu` and learning rate :math:`\\eta`, is
@@ -192,64 +250,24 @@ class SGD:
         # momentum * velocity - learning_rate * grad, written over scaled_grad
         return ops.subtract(self.momentum * velocity, scaled_grad, out=scaled_grad)
 
-    def apply(
-        self, theta, grad, state, learning_rate, out=None, ops=NUMPY, penalty=None
-    ):
-        """Take one step: ``theta += update(...)``, state updated too.
+    _kernel_name: ClassVar[str] = "fused_sgd_step"
 
-        Where the primitives have a compiled ``fused_sgd_step``, the L2 term,
-        the velocity and ``theta`` are updated in one pass, bit for bit as
-        :func:`add_penalty_gradient`, :meth:`update` and the addition would
-        (``tests/test_kernels.py``).  A guarded state (see
-        :class:`OptimizerState`) gets its new velocity aside.
+    def _kernel_constants(self, learning_rate, penalty):
+        return (learning_rate, self.momentum, *_scale_of(penalty))
 
-        Parameters
-        ----------
-        theta, grad : ndarray of shape (n_params,)
-            The parameters (updated in place) and the objective's gradient.
-        state : SGDState
-            Optimizer state.
-        learning_rate : float
-            Current learning rate.
-        out : ndarray of shape (n_params,), default=None
-            Scratch for the NumPy expressions.
-        ops : primitives, default=NUMPY
-            The array primitives of the arrays' namespace.
-        penalty : tuple of (int, float), default=None
-            ``(n_coefs, alpha / sum(sample_weight))``: the L2 term that
-            ``grad`` still lacks on its first ``n_coefs`` entries.
-
-        Returns
-        -------
-        theta : ndarray of shape (n_params,)
-            Updated in place.
-        """
-        constants = (learning_rate, self.momentum, *_scale_of(penalty))
-        kernel = _fused_step(ops.fused_sgd_step, theta, grad, constants)
-        if kernel is None:
-            grad = add_penalty_gradient(grad, theta, penalty, ops, out)
-            return _apply_step(
-                self, theta, grad, state.writable(), learning_rate, out, ops
-            )
-        (velocity,) = targets = state.write_targets()
+    def _fused_update(self, kernel, theta, grad, state, targets, *, rate, penalty):
+        """The compiled step: L2 term, velocity into ``targets`` and ``theta``."""
+        (velocity,) = targets
         kernel(
             theta,
             grad,
             state.velocity,
             velocity,
-            learning_rate,
+            rate,
             self.momentum,
             self.nesterov,
             *_penalty_arguments(penalty),
         )
-        state.commit(targets)
-        return theta
-
-
-def _apply_step(optimizer, theta, grad, state, learning_rate, out, ops):
-    """``theta += optimizer.update(...)``: the plain form of ``apply``."""
-    theta += optimizer.update(grad, state, learning_rate, out, ops)
-    return theta
 
 
 @dataclass
@@ -271,7 +289,7 @@ class AdamState(OptimizerState):
 
 
 @dataclass(frozen=True)
-class Adam:
+class Adam(TransactionalStep):
     """Adam (Kingma and Ba, 2014), as in scikit-learn's MLP.
 
     .. math::
@@ -347,34 +365,15 @@ class Adam:
             / (1 - self.beta_1**n_steps)
         )
 
-    def apply(
-        self, theta, grad, state, learning_rate, out=None, ops=NUMPY, penalty=None
-    ):
-        """Take one step: ``theta += update(...)``, state updated too.
+    _kernel_name: ClassVar[str] = "fused_adam_step"
 
-        Where the primitives have a compiled ``fused_adam_step``, the L2 term,
-        the moments and ``theta`` are updated in one pass, bit for bit as
-        :func:`add_penalty_gradient`, :meth:`update` and the addition would
-        (``tests/test_kernels.py``).  A guarded state (see
-        :class:`OptimizerState`) gets its new moments aside.
+    def _kernel_constants(self, learning_rate, penalty):
+        return (self.beta_1, self.beta_2, self.epsilon, *_scale_of(penalty))
 
-        Parameters are those of :meth:`SGD.apply`.
-
-        Returns
-        -------
-        theta : ndarray of shape (n_params,)
-            Updated in place.
-        """
-        constants = (self.beta_1, self.beta_2, self.epsilon, *_scale_of(penalty))
-        kernel = _fused_step(ops.fused_adam_step, theta, grad, constants)
-        if kernel is None:
-            grad = add_penalty_gradient(grad, theta, penalty, ops, out)
-            return _apply_step(
-                self, theta, grad, state.writable(), learning_rate, out, ops
-            )
+    def _fused_update(self, kernel, theta, grad, state, targets, *, rate, penalty):
+        """The compiled step: L2 term, moments into ``targets`` and ``theta``."""
         state.n_steps += 1
-        corrected = self._corrected_rate(learning_rate, state.n_steps)
-        targets = state.write_targets()
+        corrected = self._corrected_rate(rate, state.n_steps)
         kernel(
             theta,
             grad,
@@ -387,8 +386,6 @@ class Adam:
             _kernel_rate(theta, corrected),
             *_penalty_arguments(penalty),
         )
-        state.commit(targets)
-        return theta
 
 
 def add_penalty_gradient(grad, theta, penalty, ops=NUMPY, scratch=None):

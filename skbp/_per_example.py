@@ -58,19 +58,14 @@ class PerExamplePlan:
     chunk: int
 
 
-def per_example_plan(network, theta, data, settings, ops):
+def per_example_plan(loop, ops):
     """Return a :class:`PerExamplePlan` if the compiled loop can run the epoch.
 
     Parameters
     ----------
-    network : Network
-        The architecture.
-    theta : ndarray of shape (n_params,)
-        Flat parameters.
-    data : TrainingData
-        Training rows.
-    settings : StochasticSettings
-        How to train.
+    loop : EpochLoop
+        The network, parameters, training rows and settings of the fit
+        (:class:`skbp._training.EpochLoop`).
     ops : primitives
         The array primitives of the data.
 
@@ -79,6 +74,7 @@ def per_example_plan(network, theta, data, settings, ops):
     plan : PerExamplePlan or None
         None where the NumPy loop must run it.
     """
+    network, theta, settings = loop.network, loop.theta, loop.settings
     hidden_code = network.hidden.kernel_code
     output_code = network.output.kernel_code
     if not (
@@ -88,7 +84,7 @@ def per_example_plan(network, theta, data, settings, ops):
         and isinstance(settings.optimizer, SGD)
         and hidden_code in SGD_EPOCH_ACTIVATIONS
         and output_code in SGD_EPOCH_OUTPUTS
-        and kernel_ready(theta, data.X)  # dense NumPy rows of theta's dtype
+        and kernel_ready(theta, loop.data.X)  # dense NumPy rows of theta's dtype
     ):
         return None
     units = np.asarray(network.layer_units, dtype=np.intp)
@@ -109,7 +105,7 @@ def per_example_plan(network, theta, data, settings, ops):
     )
 
 
-def run_per_example_epoch(plan, theta, data, settings, progress, *, order, interrupt):
+def run_per_example_epoch(plan, loop, order):
     """One epoch of per-example SGD in the compiled loop; return its mean loss.
 
     The same contract as :func:`skbp._training.run_epoch`: ``theta`` and the
@@ -121,23 +117,25 @@ def run_per_example_epoch(plan, theta, data, settings, progress, *, order, inter
     ----------
     plan : PerExamplePlan
         From :func:`per_example_plan`.
-    theta : ndarray of shape (n_params,)
-        Flat parameters.
-    data : TrainingData
-        Training rows.
-    settings : StochasticSettings
-        How to train.
-    progress : Progress
-        Holds the optimizer's state and the learning rate.
+    loop : EpochLoop
+        Parameters (updated in place), training rows, settings, progress (the
+        optimizer's state and the learning rate) and the interrupt guard, of
+        which each chunk of steps is one atomic section, checked between
+        chunks.
     order : ndarray of int or None
         The epoch's row order.
-    interrupt : GracefulInterrupt
-        Each chunk of steps is one atomic section; checked between chunks.
 
     Returns
     -------
     loss : float
     """
+    theta, data, settings, progress = (
+        loop.theta,
+        loop.data,
+        loop.settings,
+        loop.progress,
+    )
+    interrupt = loop.interrupt
     y = np.ascontiguousarray(data.y, dtype=theta.dtype)
     sample_weight = data.host_sample_weight
     if sample_weight is not None:

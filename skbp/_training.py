@@ -201,6 +201,10 @@ class StochasticSettings:
         Whether to print one line per epoch.
     dropout : Dropout or None
         The source of the dropout masks (:mod:`skbp._dropout`), if any.
+    incremental : bool
+        Run exactly one epoch (``partial_fit``).  With early stopping, the
+        best weights are restored only when the stopping rule fires
+        (``progress.stopped``), not after every call.
     """
 
     optimizer: object
@@ -213,6 +217,7 @@ class StochasticSettings:
     alpha: float
     verbose: int = 0
     dropout: object = None
+    incremental: bool = False
 
 
 @dataclass(frozen=True)
@@ -298,6 +303,46 @@ def _head(buffer, n_rows):
     return None if buffer is None else buffer[:n_rows, ...]
 
 
+@dataclass(slots=True)  # built per partial_fit call: slots make it cheaper
+class EpochLoop:
+    """What the epoch loop works on, passed as one object to each of its functions.
+
+    The first five fields come from the estimator; :func:`fit_stochastic`
+    fills in the last three for the call.  One object rather than eight
+    loose arguments: every function of the loop reads most of them.
+
+    Parameters
+    ----------
+    network : Network
+        The architecture.
+    theta : ndarray of shape (n_params,)
+        Flat parameters, updated in place.
+    data : TrainingData
+        Training rows (the validation rows already held out).
+    settings : StochasticSettings
+        How to train.
+    progress : Progress
+        Bookkeeping, updated in place; holds the optimizer's state and the
+        current learning rate.
+    workspace : Workspace, default=None
+        Batch buffers; one given is reused if it fits (see
+        :func:`_epoch_buffers`).
+    gather_buffers : tuple of (array or None, array), default=None
+        Buffers for the gathered rows of shuffled batches.
+    interrupt : GracefulInterrupt, default=None
+        Each update is one atomic section; checked after every step.
+    """
+
+    network: object
+    theta: object
+    data: TrainingData
+    settings: StochasticSettings
+    progress: Progress
+    workspace: object = None
+    gather_buffers: tuple = None
+    interrupt: GracefulInterrupt = None
+
+
 def _weightless_batches(data, order, batch_size):
     """Whether each batch of this epoch weighs nothing, computed on the host.
 
@@ -323,28 +368,16 @@ def _weightless_batches(data, order, batch_size):
     return ~(np.add.reduceat(weights > 0, starts) > 0)
 
 
-def run_epoch(network, theta, data, settings, progress, *, order, buffers, interrupt):
-    """Take one pass of minibatch steps over ``data``; return the mean loss.
+def run_epoch(loop, order):
+    """Take one pass of minibatch steps over the loop's data; return the mean loss.
 
     Parameters
     ----------
-    network : Network
-        The architecture.
-    theta : ndarray of shape (n_params,)
-        Flat parameters, updated in place.
-    data : TrainingData
-        Training rows.
-    settings : StochasticSettings
-        Batch size, optimizer, penalty.
-    progress : Progress
-        Holds the optimizer state and the current learning rate.
+    loop : EpochLoop
+        The network, parameters (updated in place), data, settings, progress
+        and buffers of the fit.
     order : ndarray of int or None
         Row order for this epoch; ``None`` keeps the data's order.
-    buffers : tuple of (Workspace, tuple or None)
-        Batch buffers and buffers for gathered rows, from
-        :func:`_epoch_buffers`.
-    interrupt : GracefulInterrupt
-        Each update is one atomic section; checked after every step.
 
     Returns
     -------
@@ -353,24 +386,17 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
         first non-finite batch loss if training diverged, which ends the
         epoch there.
     """
-    workspace, gather_buffers = buffers
+    workspace = loop.workspace
     ops = workspace.ops
-    plan = per_example_plan(network, theta, data, settings, ops)
+    plan = per_example_plan(loop, ops)
     if plan is not None:  # batch_size=1: the compiled loop (DESIGN.md, principle 7)
-        return run_per_example_epoch(
-            plan, theta, data, settings, progress, order=order, interrupt=interrupt
-        )
-    # Off the host, the checks below that would wait for the device run once
-    # per epoch: zero-weight batches are found on the host beforehand, and a
-    # non-finite loss shows in the epoch's sum.
+        return run_per_example_epoch(plan, loop, order)
+    # The loop's fields as locals: the steps below run once per batch.
+    theta, data, settings = loop.theta, loop.data, loop.settings
+    progress, interrupt = loop.progress, loop.interrupt
+    network, gather_buffers = loop.network, loop.gather_buffers
     per_step_checks = ops.syncs_each_step
-    weightless = (
-        None
-        if per_step_checks
-        else _weightless_batches(data, order, settings.batch_size)
-    )
-    if order is not None and not ops.is_numpy:
-        order = ops.from_host(order)
+    weightless, order = _deferred_checks(data, order, settings.batch_size, ops)
     accumulated = 0.0
     for number, batch_slice in enumerate(
         _batch_slices(data.n_samples, settings.batch_size)
@@ -381,7 +407,7 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
         X, y, sample_weight = data.rows(index, gather_buffers, ops)
         if per_step_checks and sample_weight is not None and not sample_weight.any():
             continue  # a batch that weighs nothing has no gradient (0 / 0)
-        loss, grad = loss_and_grad(
+        loss, grad, penalty = loss_and_grad(
             theta,
             X,
             y,
@@ -390,7 +416,7 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
             alpha=settings.alpha,
             workspace=workspace,
             dropout=settings.dropout,
-            penalty_gradient=False,  # the optimizer's step adds it
+            defer_penalty=True,  # returned for the optimizer's step to add
         )
         if per_step_checks and not math.isfinite(loss):
             return loss
@@ -403,30 +429,55 @@ def run_epoch(network, theta, data, settings, progress, *, order, buffers, inter
             progress.optimizer_state,
             progress.learning_rate,
             workspace.step,
-            ops,
-            penalty=workspace.penalty,
+            ops=ops,
+            penalty=penalty,
         )
         interrupt.end_atomic()
         interrupt.check()
     return float(accumulated) / data.n_samples
 
 
-def _epoch_buffers(network, data, settings, dtype, workspace=None):
-    """Allocate the per-batch buffers once for a whole fit.
+def _deferred_checks(data, order, batch_size, ops):
+    """The epoch's weightless batches off the host, and its order on the device.
 
-    ``workspace`` is reused when it fits this network, dtype and batch size
-    (the estimators keep one across ``partial_fit`` calls).
+    Off the host (``ops.syncs_each_step`` False), the per-batch checks that
+    would wait for the device run once per epoch instead: zero-weight batches
+    are found on the host beforehand (None on the host, which checks each
+    batch), and a non-finite loss shows in the epoch's sum.
+
+    Returns
+    -------
+    weightless : ndarray of bool of shape (n_batches,) or None
+    order : array of int or None
+        ``order`` in the data's namespace.
     """
+    weightless = (
+        None if ops.syncs_each_step else _weightless_batches(data, order, batch_size)
+    )
+    if order is not None and not ops.is_numpy:
+        order = ops.from_host(order)
+    return weightless, order
+
+
+def _epoch_buffers(loop):
+    """Allocate the per-batch buffers once for a whole fit, into ``loop``.
+
+    ``loop.workspace`` is reused when it fits this network, dtype and batch
+    size (the estimators keep one across ``partial_fit`` calls).
+    """
+    data, settings, workspace = loop.data, loop.settings, loop.workspace
     ops = primitives_for(data.X)
-    if not _fits(workspace, network, settings.batch_size, dtype, ops):
-        workspace = Workspace(network, settings.batch_size, dtype, ops)
+    dtype = loop.theta.dtype
+    if not _fits(workspace, loop.network, settings.batch_size, dtype, ops):
+        loop.workspace = Workspace(loop.network, settings.batch_size, dtype, ops)
+    loop.gather_buffers = None
     if not settings.shuffle:
-        return workspace, None
+        return
     X_buffer = None
     if not sp.issparse(data.X):
         X_buffer = ops.empty((settings.batch_size, data.X.shape[1]), data.X.dtype)
     y_buffer = ops.empty((settings.batch_size, data.y.shape[1]), data.y.dtype)
-    return workspace, (X_buffer, y_buffer)
+    loop.gather_buffers = (X_buffer, y_buffer)
 
 
 def _fits(workspace, network, n_rows, dtype, ops):
@@ -525,45 +576,21 @@ def _end_epoch(progress, theta, settings, validation_score):
     return stop
 
 
-def fit_stochastic(
-    network,
-    theta,
-    data,
-    settings,
-    progress,
-    *,
-    random_state,
-    incremental,
-    validation_score=None,
-    workspace=None,
-    tasks=None,
-):
+def fit_stochastic(loop, *, random_state, validation_score=None, tasks=None):
     """Run epochs of minibatch SGD or Adam until a stopping rule fires.
 
     Parameters
     ----------
-    network : Network
-        The architecture.
-    theta : ndarray of shape (n_params,)
-        Flat parameters, updated in place.
-    data : TrainingData
-        Training rows (the validation rows already held out).
-    settings : StochasticSettings
-        How to train.
-    progress : Progress
-        Bookkeeping, updated in place.
+    loop : EpochLoop
+        The network, parameters (updated in place), training rows (the
+        validation rows already held out), settings and progress (updated in
+        place); its ``workspace``, if any, is reused if it fits.
     random_state : numpy.random.RandomState
         Source of the per-epoch shuffles.
-    incremental : bool
-        Run exactly one epoch (``partial_fit``).  With ``validation_score``,
-        the best weights are restored only when the stopping rule fires
-        (``progress.stopped``), not after every call.
     validation_score : callable, default=None
         ``validation_score(theta) -> (score, loss)`` on the held-out rows, for
         early stopping (the loss is recorded, the score decides); ``None``
         monitors the training loss instead.
-    workspace : Workspace, default=None
-        Buffers to reuse if they fit; see :func:`_epoch_buffers`.
     tasks : object, default=None
         Told of each epoch: ``tasks.begin()`` before it and
         ``tasks.end(theta) -> bool`` after it, True asking to stop (the
@@ -574,25 +601,14 @@ def fit_stochastic(
     workspace : Workspace
         The buffers used, for the next call to reuse.
     """
+    progress, theta = loop.progress, loop.theta
     progress.n_iter = 0
     progress.stopped = progress.diverged = False
-    buffers = _epoch_buffers(network, data, settings, theta.dtype, workspace)
-    interrupt = GracefulInterrupt()
+    _epoch_buffers(loop)
+    loop.interrupt = interrupt = GracefulInterrupt()
     try:
         with interrupt:
-            _run_epochs(
-                network,
-                theta,
-                data,
-                settings,
-                progress,
-                random_state=random_state,
-                incremental=incremental,
-                validation_score=validation_score,
-                buffers=buffers,
-                interrupt=interrupt,
-                tasks=tasks,
-            )
+            _run_epochs(loop, random_state, validation_score, tasks)
             interrupt.check()  # a Ctrl-C during the last epoch's end is not lost
     except KeyboardInterrupt:
         if interrupt.torn:
@@ -601,27 +617,22 @@ def fit_stochastic(
         warnings.warn("Training interrupted by user.", stacklevel=2)
     # A fit ends on the best validated weights; a partial_fit stream goes on
     # from the current ones until its stopping rule fires.
-    restore = not incremental or progress.stopped
+    restore = not loop.settings.incremental or progress.stopped
     if restore and validation_score is not None and progress.best_theta is not None:
         theta[:] = progress.best_theta
-    return buffers[0]
+    return loop.workspace
 
 
-def _run_epochs(
-    network,
-    theta,
-    data,
-    settings,
-    progress,
-    *,
-    random_state,
-    incremental,
-    validation_score,
-    buffers,
-    interrupt,
-    tasks,
-):
+def _run_epochs(loop, random_state, validation_score, tasks):
     """The epoch loop of :func:`fit_stochastic`; stops early on divergence."""
+    theta, data, settings, progress = (
+        loop.theta,
+        loop.data,
+        loop.settings,
+        loop.progress,
+    )
+    interrupt = loop.interrupt
+    incremental = settings.incremental
     sample_index = np.arange(data.n_samples, dtype=int)
     for _ in range(settings.max_iter):
         if tasks is not None:
@@ -630,16 +641,7 @@ def _run_epochs(
         if settings.shuffle:
             sample_index = _shuffled(sample_index, random_state)
             order = sample_index
-        loss = run_epoch(
-            network,
-            theta,
-            data,
-            settings,
-            progress,
-            order=order,
-            buffers=buffers,
-            interrupt=interrupt,
-        )
+        loss = run_epoch(loop, order)
         if not math.isfinite(loss):
             progress.loss = loss
             if validation_score is not None and not incremental:

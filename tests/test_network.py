@@ -661,3 +661,55 @@ def test_a_large_prediction_in_blocks_equals_one_pass(
     # (at the scale of the outputs, since some are near zero).
     rows = np.vstack(rows)
     assert_allclose(blocked, rows, atol=64 * np.finfo(dtype).eps * np.abs(rows).max())
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.7])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_deferred_l2_term_is_returned_in_every_call_form(alpha, weighted):
+    # loss_and_grad(defer_penalty=True) and add_penalty(gradient=False), with
+    # or without a workspace, return the L2 term the gradient lacks; adding
+    # it gives the penalised gradient bit for bit, and the same loss.
+    from skbp._network import add_penalty
+    from skbp._optimizers import add_penalty_gradient
+
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(20, 4)), rng.normal(size=(20, 2))
+    weights = rng.uniform(0.5, 2.0, 20) if weighted else None
+    network = Network(
+        (4, 5, 2), ACTIVATIONS["tanh"], get_output_layer("squared_error", "identity")
+    )
+    theta = network.init_parameters(np.random.RandomState(0), np.float64)
+    loss, grad = loss_and_grad(theta, X, y, weights, network=network, alpha=alpha)
+    total = 20.0 if weights is None else weights.sum()
+    expected_penalty = (network.n_coefs, alpha / total) if alpha else None
+    for workspace in (None, Workspace(network, 20, np.float64)):
+        deferred_loss, partial, penalty = loss_and_grad(
+            theta,
+            X,
+            y,
+            weights,
+            network=network,
+            alpha=alpha,
+            workspace=workspace,
+            defer_penalty=True,
+        )
+        assert deferred_loss == loss
+        assert penalty == expected_penalty
+        full = add_penalty_gradient(partial.copy(), theta, penalty)
+        assert_array_equal(full, grad)
+    data_loss, data_grad = loss_and_grad(theta, X, y, weights, network=network, alpha=0)
+    data_grad = data_grad.copy()
+    untouched = data_grad.copy()
+    penalised_loss, same, penalty = add_penalty(
+        data_loss,
+        data_grad,
+        theta,
+        network=network,
+        alpha=alpha,
+        weight_total=total,
+        gradient=False,
+    )
+    assert same is data_grad
+    assert_array_equal(data_grad, untouched)  # left for the caller to add
+    assert penalty == expected_penalty
+    assert penalised_loss == loss
