@@ -4,6 +4,11 @@ scikit-learn's array-API dispatch (``tests/test_array_api.py`` and the
 array-API checks of ``check_estimator`` in ``tests/test_common.py``) needs
 scipy's array-API mode, which scipy reads once, when it is first imported:
 it is switched on here, before any test module imports scipy.
+
+skbp.dask's and skbp.onnx's doctests import the test extra's dask and onnx
+libraries: a test install without them fails there, rather than skipping.
+tools/min_versions.sh, which runs the core tests without those libraries,
+leaves those two modules out with ``--ignore``.
 """
 
 import os
@@ -35,19 +40,3 @@ def array_api_dispatch():
             "scikit-learn's array-API dispatch is unavailable with scipy "
             f"{scipy.__version__}: {why}"
         )
-
-
-# skbp.dask and skbp.onnx import their optional dependencies at once (and say
-# how to install them when missing): without those, their doctests cannot be
-# collected.
-collect_ignore = []
-try:
-    import dask.array  # noqa: F401
-    import distributed  # noqa: F401
-except ImportError:
-    collect_ignore.append("skbp/dask.py")
-try:
-    import onnxruntime  # noqa: F401
-    import skl2onnx  # noqa: F401
-except ImportError:
-    collect_ignore.append("skbp/onnx.py")

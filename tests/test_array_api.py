@@ -13,6 +13,7 @@ second device (``device1``) stands in for an accelerator.
 
 import pickle
 
+import array_api_strict
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -53,7 +54,7 @@ def _torch_devices():
 
 
 def _namespaces():
-    """(name, device) pairs to test on; missing libraries skip at use."""
+    """(name, device) pairs to test on; without torch, its tests skip at use."""
     pairs = [("torch", device) for device in _torch_devices()]
     pairs += [("array_api_strict", "CPU_DEVICE"), ("array_api_strict", "device1")]
     return pairs
@@ -64,8 +65,7 @@ def _array_module(name, device):
     if name == "torch":
         torch = _torch()
         return torch, torch.device(device)
-    strict = pytest.importorskip("array_api_strict")
-    return strict, strict.Device(device)
+    return array_api_strict, array_api_strict.Device(device)
 
 
 def _to(module, device, array, dtype=None):
@@ -175,15 +175,36 @@ _CLASSIFIERS = {
 }
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "sgd", "adam"])
-@pytest.mark.parametrize("case", sorted(_CLASSIFIERS))
-@pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize(("namespace", "device"), _namespaces())
+def _classifier_cases():
+    """The (namespace, device, case, solver, weighted) classifier fits to compare.
+
+    torch fits every case; on array-api-strict one pass over each output
+    layer suffices (unweighted, by lbfgs and adam).  Early stopping is for
+    the stochastic solvers only.
+    """
+    for namespace, device in _namespaces():
+        for case in sorted(_CLASSIFIERS):
+            for solver in ("lbfgs", "sgd", "adam"):
+                if case == "early-stopping" and solver == "lbfgs":
+                    continue
+                for weighted in (False, True):
+                    if namespace != "torch" and (weighted or solver == "sgd"):
+                        continue
+                    weights = "weighted" if weighted else "unweighted"
+                    yield pytest.param(
+                        namespace,
+                        device,
+                        case,
+                        solver,
+                        weighted,
+                        id=f"{namespace}-{device}-{case}-{solver}-{weights}",
+                    )
+
+
+@pytest.mark.parametrize(
+    ("namespace", "device", "case", "solver", "weighted"), list(_classifier_cases())
+)
 def test_classifier_matches_numpy(namespace, device, case, solver, weighted):
-    if namespace != "torch" and (weighted or solver == "sgd"):
-        pytest.skip("array-api-strict: one pass over each output layer suffices")
-    if case == "early-stopping" and solver == "lbfgs":
-        pytest.skip("early stopping is for the stochastic solvers")
     module, device = _array_module(namespace, device)
     kind, params = _CLASSIFIERS[case]
     rng, X, weights = _data()
@@ -365,6 +386,66 @@ def test_hidden_layer_embedding_stays_on_the_device():
     ).fit_transform(X, y)
     assert isinstance(features, torch.Tensor) and features.shape == (60, 3)
     assert_allclose(features.numpy(), reference, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(("namespace", "device"), _namespaces())
+def test_single_class_classifier_predicts_its_class_on_the_device(namespace, device):
+    # A fold or a stream may see one class: the network learns an all-zero
+    # target and every prediction is that class, as scikit-learn's MLP does.
+    module, device = _array_module(namespace, device)
+    _, X, _ = _data()
+    y = np.full(X.shape[0], 3)
+    clf = BackpropClassifier((5,), max_iter=5, random_state=0)
+    reference, fitted, X_xp = _fit_both(clf, X, y, module, device)
+    _assert_same_model(reference, fitted, X, X_xp, _RTOL["adam"])
+    with sklearn.config_context(array_api_dispatch=True):
+        labels = fitted.predict(X_xp)
+        proba = fitted.predict_proba(X_xp)
+    assert labels.device == X_xp.device and proba.device == X_xp.device
+    np.testing.assert_array_equal(_to_numpy(labels), np.full(X.shape[0], 3))
+    # One column, the largest float below 1 (probabilities stay inside (0, 1)).
+    np.testing.assert_array_equal(_to_numpy(proba), reference.predict_proba(X))
+    assert proba.shape == (X.shape[0], 1)
+
+
+def _overflowing_last_row():
+    """Data whose last row overflows the raw outputs of the trained network.
+
+    Row 299 holds the largest floats with weight zero: training never sees
+    it, and only the divergence check on every training row (on the
+    device's arrays) finds that it drives the outputs to infinity.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 10))
+    y = X[:, 0]
+    X[299, :5] = np.finfo(float).max
+    X[299, 5:] = -np.finfo(float).max
+    sample_weight = np.ones(300)
+    sample_weight[250:] = 0.0
+    return X, y, sample_weight
+
+
+@pytest.mark.parametrize(("namespace", "device"), _namespaces())
+def test_outputs_overflowing_on_the_device_are_refused_as_in_numpy(namespace, device):
+    module, device = _array_module(namespace, device)
+    X, y, sample_weight = _overflowing_last_row()
+    reg = BackpropRegressor(
+        hidden_layer_sizes=(20, 20),
+        batch_size=50,
+        shuffle=False,
+        max_iter=3,
+        random_state=0,
+    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        with pytest.raises(ValueError, match="non-finite") as numpy_error:
+            clone(reg).fit(X, y, sample_weight=sample_weight)
+        with sklearn.config_context(array_api_dispatch=True):
+            X_xp, y_xp, weights_xp = (
+                _to(module, device, array) for array in (X, y, sample_weight)
+            )
+            with pytest.raises(ValueError, match="non-finite") as device_error:
+                clone(reg).fit(X_xp, y_xp, sample_weight=weights_xp)
+    assert str(device_error.value) == str(numpy_error.value)
 
 
 class _SyncCounter:

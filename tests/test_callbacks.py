@@ -3,7 +3,8 @@
 Epochs (sgd, adam) and L-BFGS iterations are reported as subtasks of the
 fit; callbacks see the model as it was after each one, may ask training to
 stop, and never change what is learnt.  References: fits capped at the same
-number of epochs or iterations, which must be bit-identical.
+number of epochs or iterations, which must be bit-identical.  scikit-learn's
+``ProgressBar``, which needs rich, is tested in tests/test_progress_bar.py.
 """
 
 import warnings
@@ -11,13 +12,11 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
-from sklearn.callback import ProgressBar, ScoringMonitor
+from sklearn.callback import ScoringMonitor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 
 from skbp import BackpropClassifier, BackpropRegressor
-
-pytest.importorskip("rich")  # ProgressBar draws with rich
 
 
 def _data(seed=0):
@@ -74,26 +73,6 @@ class StopAfter:
             return False  # the fit itself
         self.ended += 1
         return self.ended >= self.n
-
-
-@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
-@pytest.mark.parametrize("estimator", [BackpropClassifier, BackpropRegressor])
-def test_progress_bar_runs_and_changes_nothing(solver, estimator):
-    X, y = _data()
-    with_bar = _fit(_model(solver, estimator).set_callbacks(ProgressBar()), X, y)
-    plain = _fit(_model(solver, estimator), X, y)
-    _assert_same_weights(with_bar, plain)
-    assert with_bar.loss_curve_ == plain.loss_curve_
-
-
-def test_progress_bar_on_a_partial_fit_stream():
-    X, y = _data()
-    model = _model().set_callbacks(ProgressBar())
-    twin = _model()
-    for rows in (slice(0, 40), slice(40, 80), slice(80, 120)):
-        model.partial_fit(X[rows], y[rows], classes=[0, 1])
-        twin.partial_fit(X[rows], y[rows], classes=[0, 1])
-    _assert_same_weights(model, twin)
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])

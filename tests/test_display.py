@@ -3,6 +3,7 @@
 import sys
 import warnings
 
+import matplotlib
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
@@ -13,7 +14,6 @@ from sklearn.preprocessing import StandardScaler
 
 from skbp import BackpropClassifier, BackpropRegressor, TrainingCurveDisplay
 
-matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 

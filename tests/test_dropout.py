@@ -3,7 +3,8 @@ where it cannot apply, and a no-op at zero.
 
 The arithmetic of the thinned network (masks in the forward pass and in the
 backward pass, derivative from the unmasked output) is checked against
-central differences with fixed masks in tests/test_network.py.
+central differences with fixed masks in tests/test_network.py; that
+skbp.dask's estimators refuse it, in tests/test_dask_dropout.py.
 """
 
 import pickle
@@ -126,14 +127,3 @@ def test_dropout_on_torch_matches_numpy():
     with sklearn.config_context(array_api_dispatch=True):
         on_torch = clone(estimator).fit(torch.asarray(X), torch.asarray(y))
     assert_allclose(on_torch._theta.numpy(), reference._theta, rtol=1e-10, atol=1e-14)
-
-
-def test_the_cluster_estimators_refuse_dropout():
-    # dask first: without it skbp.dask raises an ImportError of its own (with
-    # the install command), which importorskip does not take for a skip.
-    da = pytest.importorskip("dask.array")
-    skbp_dask = pytest.importorskip("skbp.dask")
-    X, y = _data()
-    model = skbp_dask.BackpropClassifier(solver="lbfgs", dropout=0.2)
-    with pytest.raises(ValueError, match="needs a stochastic solver"):
-        model.fit(da.from_array(X, chunks=50), da.from_array(y, chunks=50))

@@ -31,6 +31,7 @@ after it, so that other threads' limits still work.
 import gc
 import os
 import pickle
+import re
 import threading
 import types
 import warnings
@@ -42,6 +43,7 @@ import numpy as np
 import pytest
 import scipy
 from numpy.testing import assert_array_equal
+from sklearn.base import clone
 from sklearn.callback import ScoringMonitor
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
@@ -621,3 +623,41 @@ def test_early_stopping_survives_a_diverging_epoch():
     train, val = order[:120], order[120:]
     stream = BackpropRegressor(**_DIVERGING_ON_IRIS)
     _stream_until_divergence(stream, X[train], y[train], X[val], y[val])
+
+
+# ------------------------------- an early-stopping split without any weight
+
+_WEIGHTLESS_PART = (
+    r"The (training|validation) part of the early-stopping split has sample "
+    r"weights that are all zero"
+)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_early_stopping_split_with_a_weightless_part_is_refused(solver):
+    # One row carries all the weight.  Wherever the split puts it, the other
+    # part weighs nothing: no gradient to train on, or no validation score.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3))
+    y = X[:, 0]
+    unfitted = BackpropRegressor(
+        hidden_layer_sizes=(3,),
+        solver=solver,
+        early_stopping=True,
+        validation_fraction=0.2,
+        max_iter=2,
+        random_state=0,
+    )
+    weightless_parts = []
+    for row in range(X.shape[0]):
+        sample_weight = np.zeros(X.shape[0])
+        sample_weight[row] = 1.0
+        model = clone(unfitted)
+        with pytest.raises(ValueError, match=_WEIGHTLESS_PART) as error:
+            _quietly(model.fit, X, y, sample_weight=sample_weight)
+        assert pickle.dumps(model) == pickle.dumps(unfitted)  # still unfitted
+        weightless_parts.append(re.search(_WEIGHTLESS_PART, str(error.value))[1])
+    # validation_fraction=0.2 holds out 4 of the 20 rows: when the weighted row
+    # is one of them, the training part is the one without weight.
+    assert weightless_parts.count("training") == 4
+    assert weightless_parts.count("validation") == 16

@@ -10,18 +10,22 @@ iterations), which must be bit-identical.
 """
 
 import os
+import pickle
 import signal
 import threading
 import warnings
 
 import numpy as np
 import pytest
+import scipy.optimize
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 import skbp._lbfgs
 import skbp._training
 from skbp import BackpropClassifier, BackpropRegressor
+from skbp._interrupt import GracefulInterrupt
+from skbp._optimizers import SGD, Adam
 
 BATCH = 10
 INTERRUPTED = "Training interrupted by user"
@@ -195,3 +199,147 @@ def test_fit_in_a_worker_thread_trains_normally():
     assert signal.getsignal(signal.SIGINT) is before
     reference = _fit_quietly(_stochastic("adam"), X, y)
     _assert_same_weights(results["model"], reference)
+
+
+# ------------------------------- a KeyboardInterrupt that cuts a step in two
+#
+# skbp's own handler never raises inside an atomic section (an optimizer
+# update, the record of an epoch or of an L-BFGS iteration).  A
+# KeyboardInterrupt from elsewhere (a SIGINT handler of the user's, another
+# thread's) may: the weights and the bookkeeping are then torn, so the call
+# is undone and the interrupt raised, not turned into a warning.
+
+OPTIMIZER_CLASSES = {"sgd": SGD, "adam": Adam}
+
+
+def _raise_inside_the_update(monkeypatch, optimizer_class, call):
+    """Make the ``call``-th update raise once it has written the weights."""
+    original = optimizer_class.apply
+    calls = []
+
+    def apply(self, *args, **kwargs):
+        calls.append(None)
+        theta = original(self, *args, **kwargs)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return theta
+
+    monkeypatch.setattr(optimizer_class, "apply", apply)
+
+
+def _raising_without_warnings(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(KeyboardInterrupt):
+            call()
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_an_interrupt_inside_an_update_undoes_the_partial_fit(monkeypatch, solver):
+    X, y = _data()
+    model = _stochastic(solver)
+    model.partial_fit(X[:40], y[:40], classes=np.unique(y))
+    before = pickle.dumps(model)
+    _raise_inside_the_update(monkeypatch, OPTIMIZER_CLASSES[solver], call=3)
+    _raising_without_warnings(lambda: model.partial_fit(X[40:100], y[40:100]))
+    assert pickle.dumps(model) == before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_an_interrupt_inside_an_update_leaves_a_new_model_unfitted(monkeypatch, solver):
+    X, y = _data()
+    model = _stochastic(solver)
+    _raise_inside_the_update(monkeypatch, OPTIMIZER_CLASSES[solver], call=3)
+    _raising_without_warnings(lambda: model.fit(X, y))
+    assert not hasattr(model, "coefs_")
+    assert pickle.dumps(model) == pickle.dumps(_stochastic(solver))
+
+
+class _LossRaising:
+    """An L-BFGS iterate whose loss, when read, raises ``KeyboardInterrupt``.
+
+    Parameters
+    ----------
+    result : scipy.optimize.OptimizeResult
+        The iterate scipy passes to the callback; its ``x`` is passed on.
+    """
+
+    def __init__(self, result):
+        self.x = result.x
+
+    @property
+    def fun(self):
+        """Raise: the interrupt lands between the iterate and its loss."""
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_inside_the_record_of_an_lbfgs_iteration_undoes_the_fit(
+    monkeypatch,
+):
+    X, y = _data()
+    y = y.astype(float)
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", random_state=0)
+    model = _fit_quietly(BackpropRegressor(max_iter=5, warm_start=True, **params), X, y)
+    before = pickle.dumps(model)
+    original_minimize = scipy.optimize.minimize
+
+    def minimize(fun, x0, *args, callback, **kwargs):
+        calls = []
+
+        def record(intermediate_result):
+            calls.append(None)
+            if len(calls) == 3:
+                intermediate_result = _LossRaising(intermediate_result)
+            return callback(intermediate_result)
+
+        return original_minimize(fun, x0, *args, callback=record, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "minimize", minimize)
+    _raising_without_warnings(lambda: model.fit(X, y))
+    assert pickle.dumps(model) == before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# ------------------------------------------------- the handler on its own
+
+
+def _entered_interrupt():
+    """A GracefulInterrupt entered in the main thread, and its SIGINT handler."""
+    interrupt = GracefulInterrupt()
+    interrupt.__enter__()
+    handler = signal.getsignal(signal.SIGINT)
+    assert handler is not signal.default_int_handler
+    return interrupt, handler
+
+
+def test_a_second_ctrl_c_outside_a_section_raises_at_once():
+    interrupt, handler = _entered_interrupt()
+    try:
+        handler(signal.SIGINT, None)
+        assert interrupt.requested  # the first only asks
+        with pytest.raises(KeyboardInterrupt):
+            handler(signal.SIGINT, None)
+        # Python's handler is back before the exception leaves.
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert not interrupt.torn
+    finally:
+        interrupt.__exit__(None, None, None)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_second_ctrl_c_inside_a_section_waits_for_its_end():
+    interrupt, handler = _entered_interrupt()
+    try:
+        interrupt.begin_atomic()
+        interrupt.begin_atomic()  # sections nest
+        handler(signal.SIGINT, None)
+        handler(signal.SIGINT, None)  # held: no exception inside the section
+        interrupt.end_atomic()  # still inside the outer one
+        assert interrupt.torn  # an exception now would cut the section in two
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.end_atomic()
+        assert not interrupt.torn
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        interrupt.__exit__(None, None, None)

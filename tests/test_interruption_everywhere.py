@@ -102,11 +102,17 @@ def _line_tracer(on_line):
 
 
 def _traced(call, on_line):
+    """Return ``call()`` run under the line tracer.
+
+    The tracer in force before (coverage.py's, a debugger's) is put back
+    afterwards, not switched off: it traces every later test too.
+    """
+    previous = sys.gettrace()
     sys.settrace(_line_tracer(on_line))
     try:
         return call()
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
 
 
 def _count_lines(call):
@@ -286,3 +292,30 @@ def test_a_ctrl_c_in_the_last_epochs_bookkeeping_is_not_lost(monkeypatch):
         model = _model("adam").fit(X, y)
     assert model.n_iter_ == 2
     assert_array_equal(model.loss_curve_, _model("adam").fit(X, y).loss_curve_)
+
+
+def _a_function_to_trace():
+    """Do nothing: a call for the outer tracer to see."""
+
+
+def test_the_tracer_in_force_before_survives_the_line_tracing():
+    # coverage.py and debuggers trace through sys.settrace: switching tracing
+    # off when these tests end would blind them to every later test.
+    seen = []
+
+    def outer_tracer(frame, event, arg):
+        if event == "call" and frame.f_code is _a_function_to_trace.__code__:
+            seen.append(event)
+
+    template, call = _fit_call("sgd")
+    previous = sys.gettrace()
+    sys.settrace(outer_tracer)
+    try:
+        _count_lines(lambda: call(copy.deepcopy(template)))
+        _press_ctrl_c_at(lambda: call(copy.deepcopy(template)), 10, presses=2)
+        in_force = sys.gettrace()
+        _a_function_to_trace()
+    finally:
+        sys.settrace(previous)
+    assert in_force is outer_tracer
+    assert seen == ["call"]

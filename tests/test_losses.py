@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, softmax, xlogy
 from sklearn.metrics import log_loss, mean_poisson_deviance, mean_squared_error
 
@@ -58,6 +58,20 @@ def _link(output_layer, raw):
 
 def _per_sample_loss(output_layer, y, raw):
     return output_layer.per_sample_loss(y, raw, _link(output_layer, raw))
+
+
+def _compiled_softmax(raw):
+    """Return the compiled row-wise softmax of ``raw`` (skbp/_kernels.pyx).
+
+    Imported here, not at the top, so that the other tests of this file run
+    where the kernels were not built; where they were not, the tests that
+    call this fail (as tests/test_kernels.py does).
+    """
+    from skbp._kernels import softmax_rows
+
+    out = np.empty_like(raw)
+    softmax_rows(raw, out)
+    return out
 
 
 @pytest.mark.parametrize("pair", OUTPUT_LAYER_NAMES, ids="-".join)
@@ -290,3 +304,82 @@ def test_log_losses_are_finite_at_extreme_raw_outputs(pair):
     # margin of the softmax: loss 2e4 either way.  Sample 1 is right, with
     # loss ~exp(-1e4), which is 0 in floating point.
     assert_allclose(per_sample, [2e4, 0.0], rtol=1e-15, atol=1e-300)
+
+
+# Targets the classifiers encode as booleans (class indicators), with their
+# output layers.
+_CLASSIFICATION_PAIRS = [
+    ("log_loss", "logistic"),
+    ("log_loss", "softmax"),
+    ("squared_error", "logistic"),
+]
+
+
+@pytest.mark.parametrize("pair", _CLASSIFICATION_PAIRS, ids="-".join)
+def test_boolean_targets_keep_a_float32_loss_in_float32(pair):
+    # The classifiers pass class indicators as booleans; summing those
+    # without a dtype gives integers, which promote float32 to float64.
+    output_layer = get_output_layer(*pair)
+    rng = np.random.default_rng(2)
+    y_float = valid_targets(pair[1], rng, (N_SAMPLES, 3)).round()
+    y_bool = y_float.astype(bool)
+    raw = rng.uniform(-2.5, 2.5, size=(N_SAMPLES, 3)).astype(np.float32)
+    prediction = _link(output_layer, raw)
+    per_sample = output_layer.per_sample_loss(y_bool, raw, prediction)
+    assert per_sample.dtype == np.float32
+    # The same loss as float targets give: float32 round-off, ~1e-7 relative.
+    expected = output_layer.per_sample_loss(y_float.astype(np.float32), raw, prediction)
+    assert_allclose(per_sample, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_link_is_the_compiled_pass_where_it_takes_the_arrays(dtype):
+    # C-contiguous float arrays of one dtype: the link is the compiled
+    # softmax, bit for bit.  It agrees with the NumPy expressions only to a
+    # few ulps (a C library exp, the row sum in double and in order), so the
+    # NumPy fallback in its place is told apart (checked below in float32).
+    output_layer = get_output_layer("log_loss", "softmax")
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(-8.0, 8.0, size=(500, 7)).astype(dtype)
+    out = np.empty_like(raw)
+    prediction = output_layer.link(raw, out)
+    assert prediction is out
+    compiled = _compiled_softmax(raw)
+    assert_array_equal(prediction, compiled)
+    # 4 ulps of the probabilities near 1 (and ~1e-15 absolute in float64).
+    tolerance = 4 * np.finfo(dtype).eps
+    assert_allclose(prediction, softmax(raw, axis=1), rtol=tolerance, atol=tolerance)
+    if dtype == np.float32:
+        shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
+        numpy_expressions = shifted / shifted.sum(axis=1, keepdims=True)
+        assert not np.array_equal(compiled, numpy_expressions)
+
+
+def _strided(array):
+    """Return a non-contiguous view holding ``array``'s values (every other column)."""
+    wide = np.full((array.shape[0], 2 * array.shape[1]), np.nan, array.dtype)
+    wide[:, ::2] = array
+    return wide[:, ::2]
+
+
+# Arrays the compiled kernels do not take: the links' NumPy expressions run,
+# and must still write into the caller's buffer.
+_LAYOUTS = {
+    "strided-out": lambda raw: (raw, _strided(np.empty_like(raw))),
+    "strided-raw": lambda raw: (_strided(raw), np.empty_like(raw)),
+    "float32-raw-float64-out": lambda raw: (raw.astype(np.float32), np.empty_like(raw)),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(_LAYOUTS))
+@pytest.mark.parametrize("pair", OUTPUT_LAYER_NAMES, ids="-".join)
+def test_link_writes_into_the_given_buffer_of_any_layout(pair, layout):
+    output_layer = get_output_layer(*pair)
+    _, raw, _ = _problem(pair, seed=4)
+    raw, out = _LAYOUTS[layout](raw)
+    prediction = output_layer.link(raw, out)
+    assert prediction is out
+    # rtol 1e-6: float32 raw outputs read in float64; 1e-14 otherwise.
+    rtol = 1e-6 if raw.dtype == np.float32 else 1e-14
+    expected = CLOSED_FORM_LINKS[pair[1]](raw.astype(np.float64))
+    assert_allclose(out, expected, rtol=rtol)

@@ -8,18 +8,17 @@ relative to itself, and more for larger outputs).
 """
 
 import numpy as np
+import onnxruntime
 import pytest
+import skl2onnx
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skbp.dask
 from skbp import BackpropClassifier, BackpropRegressor
 from skbp._activations import ACTIVATIONS
-
-onnxruntime = pytest.importorskip("onnxruntime")
-skl2onnx = pytest.importorskip("skl2onnx")
-
-from skbp.onnx import to_onnx  # noqa: E402
+from skbp.onnx import to_onnx
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -138,8 +137,7 @@ def test_a_single_class_is_refused():
 
 
 def test_the_dask_estimators_convert_too():
-    skbp_dask = pytest.importorskip("skbp.dask")
     rng, X = _data(np.float32, seed=4)
     y = _classifier_targets(rng, X, "binary")
-    model = skbp_dask.BackpropClassifier((5,), solver="lbfgs", max_iter=30).fit(X, y)
+    model = skbp.dask.BackpropClassifier((5,), solver="lbfgs", max_iter=30).fit(X, y)
     _assert_classifier_exports(model, X, TOLERANCE[np.float32])

@@ -6,7 +6,9 @@ update rules, for one and for two steps, with plain Python floats per
 coordinate where the rule is elementwise.
 """
 
+import copy
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -183,3 +185,138 @@ def test_adam_keeps_float32():
     # float32 arithmetic: ~1e-7 relative.
     expected, _, _ = _adam_reference([G1.tolist()], LR, 0.9, 0.999, 1e-8)
     assert_allclose(step, expected[0], rtol=1e-6, atol=1e-12)
+
+
+# --------------------------------------------- no allocation on the hot path
+#
+# The step writes into the buffers it is given (``out``, the state's arrays,
+# ``theta``): a step allocates no array of the parameters' size.  NumPy
+# reports its array buffers to tracemalloc, so a parameter-sized allocation
+# shows as a peak of a vector's bytes; the Python objects of a call weigh a
+# few hundred bytes.
+
+N_PARAMS = 100_000  # 800 kB in float64
+VECTOR_BYTES = N_PARAMS * np.dtype(np.float64).itemsize
+# Nesterov's step takes one temporary (momentum * velocity); the others none.
+TEMPORARY_VECTORS = {"sgd-nesterov": 1, "sgd-classical": 0, "adam": 0}
+OPTIMIZERS = {
+    "sgd-nesterov": SGD(momentum=0.9, nesterov=True),
+    "sgd-classical": SGD(momentum=0.9, nesterov=False),
+    "adam": Adam(),
+}
+
+
+def _peak_bytes_allocated(call):
+    """Return what ``call()`` returns, and the peak of the memory it allocated.
+
+    Parameters
+    ----------
+    call : callable
+        Called once, without arguments.
+
+    Returns
+    -------
+    result : object
+        ``call()``.
+    peak : int
+        The largest amount of memory (Python's and NumPy's array buffers)
+        held at once during the call beyond what was held before it, in bytes.
+    """
+    started_here = not tracemalloc.is_tracing()
+    if started_here:
+        tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        result = call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        if started_here:
+            tracemalloc.stop()
+    return result, peak - before
+
+
+def _vectors(seed, n_params=N_PARAMS):
+    """Parameters, a gradient and a second gradient, of ``n_params`` entries."""
+    rng = np.random.default_rng(seed)
+    return tuple(rng.normal(size=n_params) for _ in range(3))
+
+
+def _warmed_up(optimizer, theta, grad):
+    """A state one step in, so that momentum and moments are not zero."""
+    state = optimizer.init(theta)
+    optimizer.update(grad, state, LR, np.empty_like(theta))
+    return state
+
+
+def _assert_at_most_vectors(peak, n_vectors):
+    # Half a vector of slack: one allocated vector more exceeds it.
+    assert peak < (n_vectors + 0.5) * VECTOR_BYTES, (
+        f"{peak} bytes allocated: more than {n_vectors} parameter-sized vectors"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_update_returns_the_step_in_the_buffer_given(name):
+    optimizer = OPTIMIZERS[name]
+    theta, grad, next_grad = _vectors(0, n_params=50)
+    state = _warmed_up(optimizer, theta, grad)
+    reference_state = copy.deepcopy(state)
+    out = np.empty_like(theta)
+    step = optimizer.update(next_grad, state, LR, out)
+    # Classical momentum's step is the new velocity itself (documented);
+    # the others are written into ``out``.
+    expected_buffer = state.velocity if name == "sgd-classical" else out
+    assert step is expected_buffer
+    # The same step as the update that allocates its own, bit for bit.
+    assert_array_equal(step, optimizer.update(next_grad, reference_state, LR))
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_update_allocates_no_parameter_sized_array(name):
+    optimizer = OPTIMIZERS[name]
+    theta, grad, next_grad = _vectors(1)
+    state = _warmed_up(optimizer, theta, grad)
+    out = np.empty_like(theta)
+    _, peak = _peak_bytes_allocated(lambda: optimizer.update(next_grad, state, LR, out))
+    _assert_at_most_vectors(peak, TEMPORARY_VECTORS[name])
+
+
+def _every_other(vector):
+    """A non-contiguous view holding ``vector``'s values."""
+    spread = np.zeros(2 * vector.size)
+    spread[::2] = vector
+    return spread[::2]
+
+
+# The gradient as it comes (the compiled step), and strided, which the
+# compiled steps do not take: the NumPy expressions run, into the scratch.
+GRADIENT_LAYOUTS = {"contiguous": np.ascontiguousarray, "strided": _every_other}
+
+
+@pytest.mark.parametrize("penalized", [False, True])
+@pytest.mark.parametrize("layout", sorted(GRADIENT_LAYOUTS))
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_apply_updates_theta_in_place_without_allocating(name, layout, penalized):
+    optimizer = OPTIMIZERS[name]
+    theta, grad, next_grad = _vectors(2)
+    # An L2 term on the first three quarters (the weights, not the biases).
+    penalty = (3 * N_PARAMS // 4, 1e-3) if penalized else None
+    state = _warmed_up(optimizer, theta, grad)
+    reference_theta = theta.copy()
+    reference_state = _warmed_up(optimizer, reference_theta, grad)
+    gradient = GRADIENT_LAYOUTS[layout](next_grad)
+    scratch = np.empty_like(theta)
+    result, peak = _peak_bytes_allocated(
+        lambda: optimizer.apply(theta, gradient, state, LR, scratch, penalty=penalty)
+    )
+    assert result is theta
+    _assert_at_most_vectors(peak, TEMPORARY_VECTORS[name])
+    # The reference: the L2 term added by hand, then ``theta += update``.
+    expected_grad = next_grad.copy()
+    if penalized:
+        n_coefs, scale = penalty
+        expected_grad[:n_coefs] += reference_theta[:n_coefs] * scale
+    reference_theta += optimizer.update(expected_grad, reference_state, LR)
+    # The compiled steps are the NumPy update bit for bit (tests/test_kernels.py).
+    assert_array_equal(theta, reference_theta)
