@@ -1,7 +1,7 @@
 """Hidden-layer activations: each value beside its derivative.
 
 Each activation keeps its forward function and its derivative side by side
-(DESIGN.md, principle 4).  Where it can, the derivative is expressed through
+(design principle 4).  Where it can, the derivative is expressed through
 the stored *output* ``a = f(z)``, so the forward pass only has to keep the
 activations that the backward pass needs anyway:
 

@@ -13,8 +13,8 @@ input of the next layer is unchanged and prediction needs no rescaling:
 The backward pass multiplies the delta arriving at layer ``l`` by the same
 mask before the activation's derivative, which is taken from the unmasked
 output (:func:`skbp._network.backward`).  The uniforms come from a NumPy
-``RandomState`` on the host, as every other draw does (DESIGN.md,
-principle 6), so a fit is reproducible in every array library.
+``RandomState`` on the host, as every other draw does (design principle
+6), so a fit is reproducible in every array library.
 """
 
 from dataclasses import dataclass

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Compiled kernels behind the NumPy primitives (DESIGN.md, principle 7).
+"""Compiled kernels behind the NumPy primitives (design principle 7).
 
 Each kernel fuses passes that the NumPy path makes one ufunc at a time, in
 the same arithmetic, operation for operation and in the same precision, so

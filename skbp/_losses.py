@@ -2,7 +2,7 @@
 
 The backward pass starts from the gradient of the loss with respect to the
 *raw* (pre-link) output, and that gradient is owned by the output layer
-(DESIGN.md, principle 3).  For the matched (canonical) pairs it simplifies to
+(design principle 3).  For the matched (canonical) pairs it simplifies to
 ``prediction - target``; for the sigmoid + squared-error pair of the classic
 derivation it does not, and the chain rule through the link is applied:
 

@@ -6,10 +6,10 @@ scikit-learn's MLP packs them (all weight matrices, then all bias vectors),
 and :meth:`Network.views` returns per-layer views into it.  Inputs arrive
 validated, contiguous and of the parameters' floating dtype.
 
-Notation follows the seeds: ``activations[l]`` is the output of layer ``l``
-(``activations[0]`` is the input), ``raw`` is the pre-link output of the last
-layer, and ``delta[l]`` is the gradient of the loss with respect to the
-pre-activation of layer ``l + 1``.
+Notation follows the derivations the core implements: ``activations[l]`` is
+the output of layer ``l`` (``activations[0]`` is the input), ``raw`` is the
+pre-link output of the last layer, and ``delta[l]`` is the gradient of the
+loss with respect to the pre-activation of layer ``l + 1``.
 """
 
 from dataclasses import dataclass
@@ -145,7 +145,7 @@ class Network:
 class Workspace:
     """Activation and delta buffers for batches of up to ``max_rows`` samples.
 
-    Allocated once per fit and reused for every batch (DESIGN.md, principle
+    Allocated once per fit and reused for every batch (design principle
     5); :meth:`rows` hands out views of the first ``n`` rows, which are
     C-contiguous, so matrix products can write straight into them.
 

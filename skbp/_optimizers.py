@@ -2,7 +2,7 @@
 
 ``init(theta) -> state`` and ``update(grad, state, learning_rate) -> step``;
 the caller adds the step to ``theta``.  No printing, no stopping logic, no
-learning-rate schedule (DESIGN.md, principle 8).  The arithmetic follows
+learning-rate schedule (design principle 8).  The arithmetic follows
 scikit-learn's ``_stochastic_optimizers`` step for step, so that the same
 gradients give the same updates.
 
@@ -199,7 +199,7 @@ class SGD(TransactionalStep):
         \\mu v - \\eta g \\text{ (Nesterov)},
 
     which for :math:`\\mu = 0` is the plain gradient step
-    :math:`\\Delta w = -\\eta\\, \\partial L / \\partial w` of the seeds
+    :math:`\\Delta w = -\\eta\\, \\partial L / \\partial w` of the derivations
     (Liskowski eq. (6), Feng eq. (30)).
 
     Parameters

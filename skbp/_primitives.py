@@ -1,7 +1,7 @@
 """Array primitives chosen by the input's namespace: the seam of one core.
 
 The core (forward, backward, losses, optimizers) is written once against the
-small set of operations below (DESIGN.md, principle 6).  Each takes an
+small set of operations below (design principle 6).  Each takes an
 optional ``out=`` buffer and returns the result, which callers always use:
 
 - :class:`NumPyPrimitives` maps them onto NumPy's ufuncs with ``out=``,

@@ -389,7 +389,7 @@ def run_epoch(loop, order):
     workspace = loop.workspace
     ops = workspace.ops
     plan = per_example_plan(loop, ops)
-    if plan is not None:  # batch_size=1: the compiled loop (DESIGN.md, principle 7)
+    if plan is not None:  # batch_size=1: the compiled loop (design principle 7)
         return run_per_example_epoch(plan, loop, order)
     # The loop's fields as locals: the steps below run once per batch.
     theta, data, settings = loop.theta, loop.data, loop.settings

@@ -3,7 +3,7 @@
 Every registered activation is checked two ways: its forward values against
 a closed form computed independently here, and its derivative, which
 ``multiply_derivative`` computes from the stored *output* ``a = f(z)``
-(DESIGN.md, principle 4), against central finite differences of ``forward``
+(design principle 4), against central finite differences of ``forward``
 in float64.
 """
 

@@ -3,7 +3,7 @@
 Each (loss, link) pair of ``OUTPUT_LAYER_NAMES`` is checked three ways:
 
 * its gradient with respect to the *raw* (pre-link) output, which starts the
-  backward pass (DESIGN.md, principle 3), against central finite differences
+  backward pass (design principle 3), against central finite differences
   of its per-sample loss;
 * its loss values against formulas from scikit-learn's metrics or written out
   here, unweighted and with sample weights;

@@ -1,6 +1,6 @@
 """Closed-form tests for :mod:`skbp._optimizers`.
 
-Each optimizer is an ``init`` / ``update`` pair on one flat vector (DESIGN.md,
+Each optimizer is an ``init`` / ``update`` pair on one flat vector (design
 principle 8).  The expected steps below are written out by hand from the
 update rules, for one and for two steps, with plain Python floats per
 coordinate where the rule is elementwise.
