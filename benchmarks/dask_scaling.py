@@ -50,7 +50,9 @@ N_BLOCKS = 8
 
 def _network():
     output = get_output_layer("log_loss", "logistic")
-    return Network((N_FEATURES, *HIDDEN, 1), ACTIVATIONS["relu"], output)
+    return Network(
+        (N_FEATURES, *HIDDEN, 1), (ACTIVATIONS["relu"],) * len(HIDDEN), output
+    )
 
 
 def _data(client, n_rows):

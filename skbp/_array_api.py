@@ -31,7 +31,7 @@ from sklearn.utils.validation import (
 
 from ._primitives import NUMPY, copy_array, primitives_for
 from ._training import TrainingData
-from ._validation import checked_sample_weight
+from ._validation import checked_sample_weight, detached
 
 # The dtypes a first fit may choose from: those of NumPy's path, by name.
 FIRST_FIT_DTYPES = (np.float64, np.float32)
@@ -58,6 +58,7 @@ def to_host(array):
     """``array`` as NumPy if it is an array of another namespace; else as is."""
     if array is None or type(array) is np.ndarray:
         return array
+    array = detached(array)
     if not array_api_compat.is_array_api_obj(array):
         return array
     if array_api_compat.is_numpy_array(array):
@@ -120,6 +121,7 @@ class ArrayAPIMixin:
         """
         if dtype is FIRST_FIT_DTYPES:
             dtype = _device_float_dtypes(ops)
+        X, sample_weight = detached(X), detached(sample_weight)
         X = validate_data(self, X, dtype=dtype, reset=reset)
         y = validate_data(
             self,
@@ -202,7 +204,7 @@ class ArrayAPIMixin:
         """
         ops = input_primitives(X)
         self._check_fitted_namespace(ops, method)
-        X = validate_data(self, X, reset=False)
+        X = validate_data(self, detached(X), reset=False)
         theta = self.__dict__.get("_theta")
         if theta is not None and X.dtype != theta.dtype:
             X = ops.xp.astype(X, theta.dtype)

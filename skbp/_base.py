@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
 from sklearn.callback._callback_support import callback_management_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
@@ -26,6 +27,12 @@ from sklearn.utils.validation import (
     column_or_1d,
     validate_data,
 )
+
+try:
+    # What scikit-learn's MLP words its L-BFGS warning with (private).
+    from sklearn.utils.optimize import _check_optimize_result
+except ImportError:  # pragma: no cover - a scikit-learn that moved it
+    _check_optimize_result = None
 
 from ._activations import ACTIVATIONS
 from ._array_api import (
@@ -59,6 +66,7 @@ from ._training import (
     fit_stochastic,
 )
 from ._validation import (
+    check_has_features,
     check_parameter_memory,
     checked_sample_weight,
     hidden_layer_sizes_tuple,
@@ -91,6 +99,35 @@ FIT_HOOKS = frozenset(
 )
 
 
+def _warn_unless_converged(result, max_iter):
+    """Warn as scikit-learn's MLP does where scipy's L-BFGS-B did not converge.
+
+    Through scikit-learn's own ``_check_optimize_result`` where it exists,
+    else in its words (scikit-learn 1.9's).  Either way the warning is
+    attributed to this module, as every ConvergenceWarning of skbp is.
+    """
+    if _check_optimize_result is not None:
+        _check_optimize_result("lbfgs", result, max_iter)  # stacklevel=2: here
+        return
+    if result.status == 0:
+        return
+    n_iter = min(result.nit, max_iter)
+    message = (
+        f"lbfgs failed to converge after {n_iter} iteration(s) "
+        f"(status={result.status}):\n{result.message}\n"
+    )
+    if n_iter == max_iter:
+        message += (
+            "\nIncrease the number of iterations to improve the convergence "
+            f"(max_iter={max_iter})."
+        )
+    message += (
+        "\nYou might also want to scale the data as shown in:\n"
+        "    https://scikit-learn.org/stable/modules/preprocessing.html"
+    )
+    warnings.warn(message, ConvergenceWarning, stacklevel=1)
+
+
 class FitPlan(NamedTuple):
     """What one ``fit`` or ``partial_fit`` call does, settled before any data.
 
@@ -105,12 +142,15 @@ class FitPlan(NamedTuple):
         The hidden layers' sizes.
     dropout_rates : tuple of float
         The dropout rate of each hidden layer.
+    activations : tuple of str
+        The activation of each hidden layer.
     """
 
     incremental: bool
     first_pass: bool
     hidden_sizes: tuple
     dropout_rates: tuple
+    activations: tuple
 
 
 class _BaseBackprop(
@@ -127,7 +167,7 @@ class _BaseBackprop(
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS)), tuple, list],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
@@ -156,6 +196,7 @@ class _BaseBackprop(
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],
+        "scoring": [None, str, callable],
     }
 
     # ------------------------------------------------------------------ fit
@@ -301,7 +342,7 @@ class _BaseBackprop(
         """
         plan = self._fit_plan(incremental)
         data = self._training_data(X, y, sample_weight, plan)
-        network = self._network_for(data, plan.hidden_sizes)
+        network = self._network_for(data, plan)
         if validation_set is not None:
             validation_set = self._validated_validation_set(
                 *validation_set, data.dtype, data.n_outputs
@@ -337,6 +378,8 @@ class _BaseBackprop(
         """
         hidden_sizes = hidden_layer_sizes_tuple(self.hidden_layer_sizes)
         dropout_rates = self._dropout_rates(len(hidden_sizes))
+        activations = self._hidden_activation_names(len(hidden_sizes))
+        self._validation_scoring()  # a name that is no scorer, before any data
         if incremental and self.early_stopping:
             raise ValueError(
                 "partial_fit does not support early_stopping=True; fit with "
@@ -345,7 +388,9 @@ class _BaseBackprop(
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
-        return FitPlan(incremental, first_pass, hidden_sizes, dropout_rates)
+        return FitPlan(
+            incremental, first_pass, hidden_sizes, dropout_rates, activations
+        )
 
     def _training_data(self, X, y, sample_weight, plan):
         """Step 2: the validated rows, targets encoded, class weights folded in.
@@ -375,13 +420,15 @@ class _BaseBackprop(
         )
         return self._on_device(TrainingData(X, y_encoded, sample_weight))
 
-    def _network_for(self, data, hidden_sizes):
+    def _network_for(self, data, plan):
         """Step 3: the network for this data; the fitted one if it is the same.
 
         Not a hook: it reads only ``n_features``, ``n_outputs``, ``dtype`` and
         ``ops`` of ``data``.
         """
-        network = self._build_network(data.n_features, hidden_sizes, data.n_outputs)
+        network = self._build_network(
+            data.n_features, plan.hidden_sizes, plan.activations, data.n_outputs
+        )
         if network == getattr(self, "_network", None):
             return self._network  # keeps its cached layout
         dtype = data.ops.host_dtype(data.dtype)
@@ -402,7 +449,12 @@ class _BaseBackprop(
         """
         ops = data.ops
         if plan.first_pass:
-            theta = network.init_parameters(random_state, ops.host_dtype(data.dtype))
+            # scikit-learn's rule reads its one activation even without hidden
+            # layers; one per layer gives none to the output layer's weights.
+            output_init = self.activation if isinstance(self.activation, str) else None
+            theta = network.init_parameters(
+                random_state, ops.host_dtype(data.dtype), output_init
+            )
             self._theta = ops.from_host(theta)
             self._progress = None
         else:
@@ -440,10 +492,12 @@ class _BaseBackprop(
             "out_activation_": network.output.link_name,
         }
 
-    def _build_network(self, n_features, hidden_sizes, n_outputs):
-        output = get_output_layer(self.loss, self._output_activation(n_outputs))
+    def _build_network(self, n_features, hidden_sizes, activations, n_outputs):
+        output = get_output_layer(
+            self.loss, self._output_activation(n_outputs), **self._loss_parameters()
+        )
         units = (n_features, *hidden_sizes, n_outputs)
-        return Network(units, ACTIVATIONS[self.activation], output)
+        return Network(units, tuple(ACTIVATIONS[name] for name in activations), output)
 
     def _check_same_architecture(self, network):
         if "_network" not in self.__dict__:
@@ -464,6 +518,14 @@ class _BaseBackprop(
         workers.  ``loss`` is None where it need not be finite.
         """
         check_not_diverged(network, theta, data.X, loss)
+
+    def _loss_parameters(self):
+        """The parameters of the chosen loss, by name, for its output layer.
+
+        Hook: none here; the regressor's 'quantile' and 'huber' have one.
+        Only the chosen loss's: other parameters leave the network as it was.
+        """
+        return {}
 
     def _loss_that_must_be_finite(self):
         """``loss_``, or None after a divergence that early stopping survived."""
@@ -492,7 +554,10 @@ class _BaseBackprop(
 
     def _run_lbfgs(self, data, tasks=None):
         objective = self._lbfgs_objective(data, self._network, self._theta)
-        self._record_lbfgs(*self._minimise(objective, tasks))
+        n_iter, loss, loss_curve, result = self._minimise(objective, tasks)
+        if result is not None:
+            _warn_unless_converged(result, self.max_iter)
+        self._record_lbfgs(n_iter, loss, loss_curve)
 
     def _lbfgs_objective(self, data, network, theta):
         """The objective L-BFGS minimises: ``objective(theta) -> (loss, grad)``.
@@ -516,7 +581,7 @@ class _BaseBackprop(
         return local_objective(network, data, self.alpha, theta)
 
     def _minimise(self, objective, tasks):
-        """Run L-BFGS from ``_theta`` on ``objective``; ``(n_iter, loss, curve)``."""
+        """Run L-BFGS from ``_theta``: ``(n_iter, loss, curve, scipy's result)``."""
         return fit_lbfgs(
             self._theta,
             objective,
@@ -637,6 +702,35 @@ class _BaseBackprop(
                 "or 'sgd' with dropout, or dropout=0 with 'lbfgs'."
             )
         return tuple(float(r) for r in rates)
+
+    def _hidden_activation_names(self, n_hidden):
+        """The activation of each hidden layer; ValueError if they cannot be.
+
+        Parameters
+        ----------
+        n_hidden : int
+            Number of hidden layers.
+
+        Returns
+        -------
+        names : tuple of str
+        """
+        names = self.activation
+        if isinstance(names, str):
+            return (names,) * n_hidden
+        if len(names) != n_hidden:
+            raise ValueError(
+                f"activation must be a string, or one name per hidden layer "
+                f"({n_hidden} for hidden_layer_sizes={self.hidden_layer_sizes!r}); "
+                f"got {self.activation!r}."
+            )
+        unknown = [n for n in names if not (isinstance(n, str) and n in ACTIVATIONS)]
+        if unknown:
+            raise ValueError(
+                f"activation has unknown names {unknown!r}: each must be one of "
+                f"{sorted(ACTIVATIONS)}; got {self.activation!r}."
+            )
+        return tuple(names)
 
     def _dropout(self, rates, random_state, incremental):
         """The masks' source for this call (``rates`` per hidden layer), or None.
@@ -759,6 +853,7 @@ class _BaseBackprop(
                 X, y, sample_weight, ops, dtype=dtype, reset=reset
             )
         y, sample_weight = to_host(y), to_host(sample_weight)
+        check_has_features(X, self)
         X, y = validate_data(
             self,
             X,
@@ -824,6 +919,7 @@ class _BaseBackprop(
         if hasattr(self, "feature_names_in_") or not plain_float_matrix(
             X, self.n_features_in_
         ):
+            check_has_features(X, self)
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return X
 

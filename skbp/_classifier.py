@@ -227,6 +227,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         loss="log_loss",
         class_weight=None,
         dropout=0.0,
+        scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -254,6 +255,7 @@ class BackpropClassifier(ClassifierMixin, _BaseBackprop):
         self.loss = loss
         self.class_weight = class_weight
         self.dropout = dropout
+        self.scoring = scoring
 
     _score_function = staticmethod(accuracy_score)
 

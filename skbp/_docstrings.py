@@ -7,8 +7,11 @@ SHARED_PARAMETERS_DOC = """
         model: logistic regression for the classifier with log-loss).
 
     activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'elu', \
-            'gelu', 'silu', 'softplus'}, default='relu'
-        Activation function of the hidden layers:
+            'gelu', 'silu', 'softplus'} or tuple of str, default='relu'
+        Activation function of the hidden layers: one name for every hidden
+        layer, or a tuple (or list) of one name per hidden layer, first to
+        last, e.g. ``activation=('tanh', 'relu')`` with
+        ``hidden_layer_sizes=(64, 32)``:
 
         - 'identity': ``f(z) = z``;
         - 'logistic': ``f(z) = 1 / (1 + exp(-z))``;
@@ -22,7 +25,9 @@ SHARED_PARAMETERS_DOC = """
         - 'softplus': ``f(z) = log(1 + exp(z))``.
 
         The first four are scikit-learn's; initial weights follow its rule
-        (Glorot-uniform, factor 2 for 'logistic', 6 otherwise).
+        (Glorot-uniform, factor 2 for 'logistic', 6 otherwise): with one name
+        per layer, the weights into a hidden layer take that layer's factor
+        and the output layer's weights the last hidden layer's.
 
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         Weight optimiser: scipy's L-BFGS-B quasi-Newton method, minibatch
@@ -76,8 +81,9 @@ SHARED_PARAMETERS_DOC = """
         Whether 'sgd' uses Nesterov's momentum.
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, stop when its score has
-        not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
+        Hold out ``validation_fraction`` of the data, stop when its score
+        (``scoring``) has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, and restore
         the best weights ('sgd', 'adam'). As in scikit-learn's implementation,
         the split is stratified for binary classification only.
 
@@ -109,6 +115,16 @@ SHARED_PARAMETERS_DOC = """
         stream goes on deterministically. 'lbfgs', whose objective must be
         deterministic, refuses dropout; ``dropout=0`` trains exactly as
         without it.
+
+    scoring : str, callable or None, default=None
+        The validation score of early stopping (``early_stopping=True``, a
+        given ``X_val``) and of ``partial_fit`` streams given ``X_val``, as
+        ``HistGradientBoosting*``'s ``scoring``: None for the estimator's
+        ``score`` (scikit-learn's MLP: accuracy, R²); ``'loss'`` for the
+        validation loss (recorded negated, so that greater is better); or
+        the name of a scikit-learn scorer (``sklearn.metrics.get_scorer_names()``)
+        or a callable ``scorer(estimator, X, y)``. ``validation_scores_`` and
+        ``best_validation_score_`` record it, and ``tol`` applies to it.
 """
 
 SHARED_ATTRIBUTES_DOC = """
@@ -123,8 +139,9 @@ SHARED_ATTRIBUTES_DOC = """
         The loss after each epoch ('sgd', 'adam') or iteration ('lbfgs').
 
     validation_scores_ : list of float or None
-        Validation score after each epoch when ``early_stopping=True``, or
-        after each ``partial_fit`` call given ``X_val``; otherwise ``None``.
+        Validation score (as ``scoring`` says, greater is better) after each
+        epoch when ``early_stopping=True``, or after each ``partial_fit``
+        call given ``X_val``; otherwise ``None``.
 
     early_stopped_ : bool
         Whether the last call ended early: the validation score stopped

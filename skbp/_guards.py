@@ -154,9 +154,8 @@ def raw_output_may_overflow(network, theta, X, largest_parameter=None):
     if largest_parameter is None:
         largest_parameter = _largest_magnitude(theta)
     bound = _largest_magnitude(X)
-    bounded_units = network.hidden.name in ("tanh", "logistic")
     for layer, fan_in in enumerate(network.layer_units[:-1]):
-        if layer > 0 and bounded_units:
+        if layer > 0 and network.hidden[layer - 1].name in ("tanh", "logistic"):
             bound = 1.0
         bound = (fan_in * bound + 1.0) * largest_parameter
     # Margin: the bound must stay well inside the range to rule overflow out.

@@ -2,6 +2,7 @@
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 
 from ._network import predict_raw_from_views
@@ -13,8 +14,29 @@ class HeldOutValidationMixin:
     """Early stopping's validation set: check a given one, or split one off.
 
     The estimator supplies ``_encode_targets``, ``_decode_validation_targets``,
-    ``_predict_from_raw``, ``_score_function`` and ``_stratify_validation``.
+    ``_predict_from_raw``, ``_score_function``, ``_stratify_validation`` and
+    ``_fitted_attributes``, and its ``scoring`` parameter says what the
+    validation score is.
     """
+
+    def _validation_scoring(self):
+        """``scoring`` checked: None, ``'loss'``, or a scorer; ValueError if none.
+
+        Returns
+        -------
+        scoring : None, str or callable
+            None (the estimator's ``score``), ``'loss'``, or a scorer
+            ``scorer(estimator, X, y, **kwargs)``, greater is better.
+        """
+        if self.scoring is None or self.scoring == "loss":
+            return self.scoring
+        try:
+            return check_scoring(self, scoring=self.scoring)
+        except ValueError as error:
+            raise ValueError(
+                f"scoring must be None, 'loss', the name of a scikit-learn scorer "
+                f"or a callable; got {self.scoring!r}. {error}"
+            ) from None
 
     def _given_validation_set(self, X_val, y_val, sample_weight_val, *, stream=False):
         """Check that a validation set comes whole and is used; return it or None."""
@@ -108,7 +130,32 @@ class HeldOutValidationMixin:
         return X_val, y_val_encoded, sample_weight_val
 
     def _validation_scorer(self, X_val, y_val_encoded, sample_weight):
+        """``score_and_loss(theta)``: the validation score and data loss at ``theta``.
+
+        The score is what ``scoring`` names, greater is better: the
+        estimator's ``score`` for None (accuracy, R², as scikit-learn's MLP),
+        minus the validation loss for ``'loss'``, else the scorer's value
+        for a model that predicts with ``theta``.
+        """
         y_val = self._decode_validation_targets(y_val_encoded)
+        scoring = self._validation_scoring()
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if callable(scoring):
+            # A scorer gets the targets and weights where X lives, as a user
+            # would pass them under array-API dispatch (labels that are
+            # strings stay NumPy arrays, as the predictions do).
+            y_val, weights = (
+                _beside(X_val, y_val),
+                {name: _beside(X_val, value) for name, value in weights.items()},
+            )
+
+        def score(theta, raw, loss):
+            if scoring is None:
+                y_pred = self._predict_from_raw(raw)
+                return self._score_function(y_val, y_pred, **weights)
+            if scoring == "loss":
+                return -loss
+            return float(scoring(self._model_at(theta), X_val, y_val, **weights))
 
         def score_and_loss(theta):
             network = self._network
@@ -121,8 +168,30 @@ class HeldOutValidationMixin:
             prediction = network.output.link(raw, out=np.empty_like(raw))
             # The data term of the objective, without the L2 penalty.
             loss = network.output.loss(y_val_encoded, raw, prediction, sample_weight)
-            y_pred = self._predict_from_raw(raw)
-            score = self._score_function(y_val, y_pred, sample_weight=sample_weight)
-            return score, loss
+            return score(theta, raw, loss), loss
 
         return score_and_loss
+
+    def _model_at(self, theta):
+        """A shallow copy of this estimator that predicts with ``theta``.
+
+        Built from ``__dict__``, not with :func:`copy.copy`, which would go
+        through the pickled state.  The copy's ``coefs_`` are views of
+        ``theta``: a scorer reads them before training moves on.
+        """
+        model = object.__new__(type(self))
+        model.__dict__.update(self.__dict__)
+        model.__dict__.update(self._fitted_attributes(theta))
+        return model
+
+
+def _beside(X, array):
+    """``array`` (NumPy, numeric) moved to ``X``'s namespace and device."""
+    ops = primitives_for(X)
+    if (
+        ops.is_numpy
+        or not isinstance(array, np.ndarray)
+        or array.dtype.kind not in "biuf"
+    ):
+        return array
+    return ops.from_host(array)

@@ -11,6 +11,34 @@ try:
 except ImportError:  # pragma: no cover - an interpreter without it
     _signals = signal
 
+# The code of functions that a second Ctrl-C must not cut (see uninterruptible).
+_UNINTERRUPTIBLE = set()
+
+
+def uninterruptible(function):
+    """Mark ``function`` as one a second Ctrl-C must not cut; return it.
+
+    An atomic section covers the lines between its ``begin_atomic`` and
+    ``end_atomic`` calls; bookkeeping that must also hold at its own edges
+    (a count taken in one call and given back in another, in a ``finally``
+    that an exception on its first line would skip) marks its functions
+    instead.  While one of them is on the stack, :class:`GracefulInterrupt`
+    holds a second Ctrl-C as it does inside an atomic section (a first one
+    only sets :attr:`~GracefulInterrupt.requested` anyway), to be raised by
+    the next :meth:`~GracefulInterrupt.end_atomic` or :meth:`check`.
+    """
+    _UNINTERRUPTIBLE.add(function.__code__)
+    return function
+
+
+def _in_uninterruptible(frame):
+    """Whether ``frame`` or a frame that called it runs uninterruptible code."""
+    while frame is not None:
+        if frame.f_code in _UNINTERRUPTIBLE:
+            return True
+        frame = frame.f_back
+    return False
+
 
 class GracefulInterrupt:
     """Turn Ctrl-C during training into a stop at a completed step.
@@ -63,8 +91,8 @@ class GracefulInterrupt:
     def _on_sigint(self, signum, frame):
         if not self.requested:
             self.requested = True
-        elif self._depth:
-            self._held = True  # raised by end_atomic
+        elif self._depth or _in_uninterruptible(frame):
+            self._held = True  # raised by end_atomic (check raises anyway)
         else:
             # Out at once.  The handler goes first: the exception may land
             # where __exit__ will not run (inside __enter__ or __exit__).

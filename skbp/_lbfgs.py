@@ -9,10 +9,9 @@ import numpy as np
 import scipy
 import scipy.optimize
 import threadpoolctl
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
-from ._interrupt import GracefulInterrupt
+from ._interrupt import GracefulInterrupt, uninterruptible
 from ._network import Workspace, loss_and_grad
 from ._primitives import primitives_for
 
@@ -26,6 +25,14 @@ class _SharedThreadLimit:
     has restored the real one, leaving the pool at one thread for good.  A
     count of the fits inside, under a lock, makes the first one in apply the
     limit and the last one out restore it.
+
+    The count and the limit must agree whatever interrupts them: a count left
+    too high keeps the limit for good, a limit applied with none counted is
+    taken by the next fit for the original.  So the bookkeeping is
+    uninterruptible for :class:`GracefulInterrupt` (enter it inside the
+    guard), an exception from the limiter leaves nothing counted, and a
+    limit whose restore failed stays recorded, for the next fit to reuse and
+    restore.
 
     Parameters
     ----------
@@ -41,29 +48,39 @@ class _SharedThreadLimit:
         self._limiter = None
 
     @contextmanager
+    @uninterruptible
     def __call__(self):
-        with self._lock:
-            # Counted first: an exception in between then finds a count to
-            # take back and no limit to restore.
-            self._users += 1
-            if self._users == 1:
-                try:
-                    _release_openblas_control()
-                    self._limiter = self._make_limiter()
-                    _release_openblas_control()
-                except BaseException:
-                    self._users -= 1  # never inside: the next fit starts afresh
-                    raise
+        self._enter()
         try:
             yield
         finally:
-            with self._lock:
+            self._leave()
+
+    @uninterruptible
+    def _enter(self):
+        with self._lock:
+            # Counted first, taken back if the limit fails: never counted
+            # without the limit in force.
+            self._users += 1
+            try:
+                if self._limiter is None:  # else one whose restore failed
+                    _release_openblas_control()
+                    self._limiter = self._make_limiter()
+                    _release_openblas_control()
+            except BaseException:
                 self._users -= 1
-                if self._users == 0 and self._limiter is not None:
-                    _release_openblas_control()
-                    self._limiter.restore_original_limits()
-                    self._limiter = None
-                    _release_openblas_control()
+                raise
+
+    @uninterruptible
+    def _leave(self):
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._limiter is not None:
+                _release_openblas_control()
+                self._limiter.restore_original_limits()
+                # Forgotten only once restored: the next fit out retries.
+                self._limiter = None
+                _release_openblas_control()
 
 
 def _release_openblas_control():
@@ -183,6 +200,10 @@ def fit_lbfgs(theta, objective, *, max_iter, max_fun, tol, verbose=0, tasks=None
         iteration completed).
     loss_curve : list of float
         The objective after each iteration.
+    result : scipy.optimize.OptimizeResult or None
+        scipy's result where the run ended on its own (None if interrupted or
+        stopped by a callback), for the estimator to warn as scikit-learn
+        does if it did not converge (``result.status != 0``).
     """
     ops = primitives_for(theta)
     loss_curve = []
@@ -221,7 +242,8 @@ def fit_lbfgs(theta, objective, *, max_iter, max_fun, tol, verbose=0, tasks=None
             raise StopIteration  # scipy ends the run and returns this iterate
 
     try:
-        with _scipy_blas_on_one_thread(), interrupt:
+        # The limit inside the guard: its bookkeeping is uninterruptible there.
+        with interrupt, _scipy_blas_on_one_thread():
             result = scipy.optimize.minimize(
                 scipy_objective,
                 accepted.copy(),
@@ -238,16 +260,9 @@ def fit_lbfgs(theta, objective, *, max_iter, max_fun, tol, verbose=0, tasks=None
         # As the stochastic solvers: keep the last completed iteration.
         warnings.warn("Training interrupted by user.", stacklevel=2)
         set_theta(accepted)
-        return len(loss_curve), (loss_curve[-1] if loss_curve else None), loss_curve
+        last = loss_curve[-1] if loss_curve else None
+        return len(loss_curve), last, loss_curve, None
     set_theta(result.x)
     if stop_requested:
-        return len(loss_curve), loss_curve[-1], loss_curve  # a callback's choice
-    if result.status != 0:
-        warnings.warn(
-            "lbfgs failed to converge after %d iteration(s) (status=%d): %s. "
-            "Increase max_iter or max_fun, or scale the data."
-            % (result.nit, result.status, result.message),
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    return min(result.nit, max_iter), float(result.fun), loss_curve
+        return len(loss_curve), loss_curve[-1], loss_curve, None  # a callback's
+    return min(result.nit, max_iter), float(result.fun), loss_curve, result

@@ -20,7 +20,13 @@ that paper's eq. (1): :math:`\\partial L / \\partial z = a - y`.
 Every loss here is summed over the outputs of one sample and averaged over
 samples (with sample weights), so that the gradient written by
 :meth:`OutputLayer.gradient` is exactly the gradient of
-:meth:`OutputLayer.loss`.
+:meth:`OutputLayer.loss`.  Where a loss has a kink (absolute error and the
+pinball loss of 'quantile', at a zero residual), the gradient there is the
+subgradient of least norm, 0.
+
+The parameters of a loss ('quantile' its quantile, 'huber' its threshold)
+are bound into its functions by :class:`WithParameters`, which compares by
+value, so that two output layers of the same loss and parameters are equal.
 
 Each :class:`OutputLayer` carries its code in the compiled kernels
 (:mod:`skbp._kernel_codes`), and :meth:`OutputLayer.delta_and_loss` is the
@@ -169,8 +175,47 @@ def _half_poisson_deviance(y, raw, prediction, ops=NUMPY):
     return ops.sum(ops.xlogy(y, y) - y * raw - y + prediction, axis=1)
 
 
+def _absolute_error(y, raw, prediction, ops=NUMPY):
+    return ops.sum(ops.abs(prediction - y), axis=1)
+
+
+def _pinball_loss(y, raw, prediction, ops=NUMPY, *, quantile):
+    # q max(y - f, 0) + (1 - q) max(f - y, 0) == max(f - y, 0) - q (f - y)
+    residual = prediction - y
+    return ops.sum(ops.maximum(residual, 0.0) - quantile * residual, axis=1)
+
+
+def _huber_loss(y, raw, prediction, ops=NUMPY, *, huber_delta):
+    # With m = min(|r|, delta), m (|r| - m / 2) is r^2 / 2 where |r| <= delta
+    # and delta (|r| - delta / 2) beyond: one expression, no branch.
+    size = ops.abs(prediction - y)
+    inside = ops.clip(size, 0.0, huber_delta)
+    return ops.rowwise_dot(inside, size - 0.5 * inside)
+
+
 def _residual_gradient(y, raw, prediction, out, ops=NUMPY):
     return ops.subtract(prediction, y, out=out)
+
+
+def _sign_gradient(y, raw, prediction, out, ops=NUMPY):
+    # sign(0) == 0: the subgradient of least norm at the kink.
+    out = ops.subtract(prediction, y, out=out)
+    return ops.sign(out, out=out)
+
+
+def _pinball_gradient(y, raw, prediction, out, ops=NUMPY, *, quantile):
+    # 1 - q above the target, -q below, and 0 (sign(0)), the subgradient of
+    # least norm in [-q, 1 - q], on it; multiplying by the sign keeps the
+    # slopes exact.
+    out = ops.subtract(prediction, y, out=out)
+    slope = ops.select(out > 0, 1.0 - quantile, quantile, out)
+    out = ops.sign(out, out=out)
+    return ops.multiply(out, slope, out=out)
+
+
+def _huber_gradient(y, raw, prediction, out, ops=NUMPY, *, huber_delta):
+    out = ops.subtract(prediction, y, out=out)
+    return ops.clip(out, -huber_delta, huber_delta, out=out)
 
 
 def _logistic_squared_error_gradient(y, raw, prediction, out, ops=NUMPY):
@@ -178,6 +223,31 @@ def _logistic_squared_error_gradient(y, raw, prediction, out, ops=NUMPY):
     out *= prediction
     out *= 1 - prediction
     return out
+
+
+@dataclass(frozen=True)
+class WithParameters:
+    """A loss function (or its gradient) with the loss's parameters bound.
+
+    A :func:`functools.partial` that compares by value (two partials of
+    equal arguments are not equal), so that output layers built twice with
+    the same parameters are equal, and that pickles as a reference to the
+    function and its plain parameters.
+
+    Parameters
+    ----------
+    function : callable
+        A per-sample loss or raw gradient of :mod:`skbp._losses`, whose loss
+        parameters are keyword-only.
+    parameters : tuple of (str, float)
+        The loss parameters, by name, sorted.
+    """
+
+    function: Callable
+    parameters: tuple
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs, **dict(self.parameters))
 
 
 @dataclass(frozen=True)
@@ -205,6 +275,10 @@ class OutputLayer:
         Its code in the compiled kernels (:mod:`skbp._kernel_codes`), which
         compute what ``link``, ``per_sample_loss`` and ``raw_gradient`` do;
         None where no kernel computes it.
+    parameters : tuple of (str, float), default=()
+        The loss's parameters by name, sorted (``(('quantile', 0.9),)``),
+        already bound into ``per_sample_loss`` and ``raw_gradient``; empty
+        for a loss without parameters.
     """
 
     loss_name: str
@@ -213,6 +287,7 @@ class OutputLayer:
     per_sample_loss: Callable
     raw_gradient: Callable
     kernel_code: OutputCode = None
+    parameters: tuple = ()
 
     def loss(self, y, raw, prediction, sample_weight=None, ops=NUMPY):
         """Return the (weighted) mean over samples of the per-sample loss.
@@ -371,26 +446,67 @@ _PAIRS = {
         _residual_gradient,
         OutputCode.EXP_POISSON,
     ),
+    # No kernel code: the compiled loops do not compute these; NumPy does.
+    ("absolute_error", "identity"): (_absolute_error, _sign_gradient, None),
+    ("huber", "identity"): (_huber_loss, _huber_gradient, None),
+    ("quantile", "identity"): (_pinball_loss, _pinball_gradient, None),
 }
 
 OUTPUT_LAYER_NAMES = tuple(_PAIRS)
 
+# The parameters of the losses that have some, with their defaults (the
+# estimators' defaults too).
+LOSS_PARAMETERS = {
+    "huber": {"huber_delta": 1.0},
+    "quantile": {"quantile": 0.5},
+}
 
-def get_output_layer(loss_name, link_name):
+
+def get_output_layer(loss_name, link_name, **parameters):
     """Return the :class:`OutputLayer` for a loss and an output activation.
 
     Parameters
     ----------
-    loss_name : {'squared_error', 'log_loss', 'poisson'}
+    loss_name : {'squared_error', 'log_loss', 'poisson', 'absolute_error', \
+            'huber', 'quantile'}
         The loss.
     link_name : {'identity', 'logistic', 'softmax', 'exp'}
         The output activation.
+    **parameters : float
+        The loss's parameters (``LOSS_PARAMETERS``): ``quantile`` for
+        'quantile', ``huber_delta`` for 'huber'; those not given take their
+        defaults.  Validated by the estimators, not here.
 
     Returns
     -------
     output_layer : OutputLayer
+
+    Raises
+    ------
+    TypeError
+        If a parameter is not one of the loss's.
     """
     per_sample_loss, raw_gradient, code = _PAIRS[loss_name, link_name]
+    defaults = LOSS_PARAMETERS.get(loss_name, {})
+    unknown = sorted(set(parameters) - set(defaults))
+    if unknown:
+        raise TypeError(
+            f"loss={loss_name!r} takes the parameters {sorted(defaults)}, "
+            f"not {unknown}."
+        )
+    # Plain floats, sorted by name: equal parameters give equal layers, and
+    # the pickled record of the network stays plain data.
+    values = {**defaults, **parameters}
+    bound = tuple(sorted((name, float(value)) for name, value in values.items()))
+    if bound:
+        per_sample_loss = WithParameters(per_sample_loss, bound)
+        raw_gradient = WithParameters(raw_gradient, bound)
     return OutputLayer(
-        loss_name, link_name, LINKS[link_name], per_sample_loss, raw_gradient, code
+        loss_name,
+        link_name,
+        LINKS[link_name],
+        per_sample_loss,
+        raw_gradient,
+        code,
+        bound,
     )

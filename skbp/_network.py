@@ -31,14 +31,15 @@ class Network:
     layer_units : tuple of int
         Units per layer, input and output layers included:
         ``(n_features, *hidden_layer_sizes, n_outputs)``.
-    hidden : Activation
-        Activation of the hidden layers.
+    hidden : tuple of Activation
+        The activation of each hidden layer, first to last (empty for a
+        network without hidden layers).
     output : OutputLayer
         Link and loss of the output layer.
     """
 
     layer_units: tuple
-    hidden: object
+    hidden: tuple
     output: object
 
     @property
@@ -113,14 +114,19 @@ class Network:
             view[...] = value
         return theta
 
-    def init_parameters(self, random_state, dtype):
+    def init_parameters(self, random_state, dtype, output_init=None):
         """Draw initial parameters as scikit-learn's MLP does.
 
         Glorot-uniform bounds :math:`\\sqrt{6 / (fan_{in} + fan_{out})}`
-        (factor 2 instead of 6 for logistic hidden units), drawn layer by
-        layer, weights before biases, from ``random_state``: the same
+        (factor 2 instead of 6 for logistic units), drawn layer by layer,
+        weights before biases, from ``random_state``: the same
         ``random_state`` gives the same initial weights as
-        ``sklearn.neural_network.MLPClassifier``.
+        ``sklearn.neural_network.MLPClassifier``.  scikit-learn has one
+        activation and gives every layer its factor; here the weights into a
+        hidden layer take the factor of that layer's activation, and the
+        output layer's weights that of the last hidden layer (the units
+        they read), or of ``output_init`` where given.  With one activation
+        for every layer, that is scikit-learn's rule.
 
         Parameters
         ----------
@@ -128,14 +134,23 @@ class Network:
             Source of randomness.
         dtype : numpy dtype
             Floating dtype of the parameters.
+        output_init : str, default=None
+            The name of the activation whose factor the output layer's
+            weights take instead: scikit-learn reads its ``activation`` even
+            for a network without hidden layers.
 
         Returns
         -------
         theta : ndarray of shape (n_params,)
         """
-        factor = 2.0 if self.hidden.name == "logistic" else 6.0
+        names = [activation.name for activation in self.hidden]
+        if output_init is not None or not names:
+            names.append(output_init)
+        else:
+            names.append(names[-1])
         coefs, intercepts = [], []
-        for fan_in, fan_out in self.coef_shapes:
+        for name, (fan_in, fan_out) in zip(names, self.coef_shapes, strict=True):
+            factor = 2.0 if name == "logistic" else 6.0
             bound = np.sqrt(factor / (fan_in + fan_out))
             coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
             intercepts.append(random_state.uniform(-bound, bound, fan_out))
@@ -293,7 +308,9 @@ def forward(network, theta, X, workspace, masks=None):
             raw = z
             activations.append(network.output.link(z, layer_outputs[layer], ops))
         else:
-            output = network.hidden.add_bias_and_activate(z, intercepts[layer], ops)
+            output = network.hidden[layer].add_bias_and_activate(
+                z, intercepts[layer], ops
+            )
             if masks is not None and masks[layer] is not None:
                 workspace.unmasked_outputs[layer] = output
                 output = output * masks[layer]
@@ -349,9 +366,8 @@ def backward(network, theta, activations, deltas, workspace):
     coef_grads, intercept_grads = workspace.views(workspace.grad)
     n_rows = deltas[-1].shape[0]
     ones = workspace.ones(n_rows)
-    # Where the derivative needs z, forward left it in the layer buffers.
-    needs_input = network.hidden.derivative_needs_input
-    preactivations = workspace.rows(n_rows)[0] if needs_input else None
+    # Where a derivative needs z, forward left it in the layer buffers.
+    preactivations = workspace.rows(n_rows)[0]
     for layer in range(len(coefs) - 1, -1, -1):
         delta = deltas[layer]
         # Written into views of workspace.grad; activations[0] (X) may be sparse.
@@ -364,11 +380,14 @@ def backward(network, theta, activations, deltas, workspace):
             if output is None:
                 output = activations[layer]
             # In place: every namespace's primitives write into ``out``.
-            network.hidden.apply_derivative(
+            activation = network.hidden[layer - 1]
+            activation.apply_derivative(
                 output,
                 previous,
                 ops,
-                z=preactivations[layer - 1] if needs_input else None,
+                z=preactivations[layer - 1]
+                if activation.derivative_needs_input
+                else None,
             )
     return workspace.grad
 
@@ -573,8 +592,9 @@ def hidden_activations_from_views(hidden, coefs, intercepts, X, ops=None):
 
     Parameters
     ----------
-    hidden : Activation
-        Hidden-layer activation, applied after every layer given.
+    hidden : sequence of Activation
+        The hidden layers' activations, first to last; the first
+        ``len(coefs)`` are applied.
     coefs, intercepts : list of ndarray
         Weights and biases of the first hidden layers.
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
@@ -591,7 +611,7 @@ def hidden_activations_from_views(hidden, coefs, intercepts, X, ops=None):
     activation = X
     for layer, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
         matmul = ops.matmul if layer == 0 else ops.dense_matmul  # X may be sparse
-        activation = hidden.add_bias_and_activate(
+        activation = hidden[layer].add_bias_and_activate(
             matmul(activation, coef), intercept, ops
         )
     return activation
@@ -607,8 +627,8 @@ def predict_raw_from_views(hidden, coefs, intercepts, X, ops=None):
 
     Parameters
     ----------
-    hidden : Activation
-        Hidden-layer activation.
+    hidden : sequence of Activation
+        The hidden layers' activations, first to last.
     coefs, intercepts : list of ndarray
         Per-layer weights and biases.
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
@@ -652,11 +672,11 @@ def _predict_raw_in_chunks(hidden, coefs, intercepts, X):
     for start in range(0, n_samples, PREDICT_CHUNK_ROWS):
         stop = min(start + PREDICT_CHUNK_ROWS, n_samples)
         activation = X[start:stop]
-        for coef, intercept, buffer in zip(
-            coefs[:-1], intercepts[:-1], buffers, strict=True
+        for activation_function, coef, intercept, buffer in zip(
+            hidden, coefs[:-1], intercepts[:-1], buffers, strict=True
         ):
             z = np.matmul(activation, coef, out=buffer[: stop - start])
-            activation = hidden.add_bias_and_activate(z, intercept)
+            activation = activation_function.add_bias_and_activate(z, intercept)
         block = np.matmul(activation, coefs[-1], out=raw[start:stop])
         block += intercepts[-1]
     return raw

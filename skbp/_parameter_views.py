@@ -151,15 +151,19 @@ def network_record(network):
     Returns
     -------
     record : dict or Network
-        Keys ``layer_units``, ``activation``, ``loss`` and ``out_activation``.
+        Keys ``layer_units``, ``activation``, ``loss`` and ``out_activation``;
+        ``loss_parameters`` too (a dict of floats by name) for a loss with
+        parameters ('quantile', 'huber').
     """
     try:
         record = {
             "layer_units": network.layer_units,
-            "activation": network.hidden.name,
+            "activation": [activation.name for activation in network.hidden],
             "loss": network.output.loss_name,
             "out_activation": network.output.link_name,
         }
+        if network.output.parameters:
+            record["loss_parameters"] = dict(network.output.parameters)
         rebuilt = network_from_record(record)
     except (AttributeError, KeyError, ValueError):
         return network
@@ -177,10 +181,19 @@ def network_from_record(record):
     -------
     network : Network
     """
+    layer_units = tuple(record["layer_units"])
+    names = record["activation"]
+    if isinstance(names, str):  # saved before activations were per layer
+        names = [names] * (len(layer_units) - 2)
     return Network(
-        tuple(record["layer_units"]),
-        ACTIVATIONS[record["activation"]],
-        get_output_layer(record["loss"], record["out_activation"]),
+        layer_units,
+        tuple(ACTIVATIONS[name] for name in names),
+        # Records saved before losses had parameters have none.
+        get_output_layer(
+            record["loss"],
+            record["out_activation"],
+            **record.get("loss_parameters", {}),
+        ),
     )
 
 

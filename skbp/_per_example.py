@@ -16,7 +16,6 @@ import numpy as np
 from ._kernel_codes import (
     SGD_EPOCH_ACTIVATIONS,
     SGD_EPOCH_OUTPUTS,
-    ActivationCode,
     OutputCode,
 )
 from ._optimizers import SGD
@@ -39,8 +38,8 @@ class PerExamplePlan:
         The network's layout in ``theta`` and in ``buffer``.
     buffer : ndarray
         Scratch for one sample's outputs and deltas.
-    hidden_code : ActivationCode
-        The activation's code (:mod:`skbp._kernel_codes`).
+    hidden_codes : ndarray of intc
+        The code of each hidden layer's activation (:mod:`skbp._kernel_codes`).
     output_code : OutputCode
         The output layer's code.
     chunk : int
@@ -53,7 +52,7 @@ class PerExamplePlan:
     intercept_offsets: np.ndarray
     unit_offsets: np.ndarray
     buffer: np.ndarray
-    hidden_code: ActivationCode
+    hidden_codes: np.ndarray
     output_code: OutputCode
     chunk: int
 
@@ -75,14 +74,14 @@ def per_example_plan(loop, ops):
         None where the NumPy loop must run it.
     """
     network, theta, settings = loop.network, loop.theta, loop.settings
-    hidden_code = network.hidden.kernel_code
+    hidden_codes = [activation.kernel_code for activation in network.hidden]
     output_code = network.output.kernel_code
     if not (
         ops.per_example_sgd is not None
         and settings.batch_size == 1
         and settings.dropout is None
         and isinstance(settings.optimizer, SGD)
-        and hidden_code in SGD_EPOCH_ACTIVATIONS
+        and all(code in SGD_EPOCH_ACTIVATIONS for code in hidden_codes)
         and output_code in SGD_EPOCH_OUTPUTS
         and kernel_ready(theta, loop.data.X)  # dense NumPy rows of theta's dtype
     ):
@@ -99,7 +98,7 @@ def per_example_plan(loop, ops):
         intercept_offsets=intercept_offsets.astype(np.intp),
         unit_offsets=unit_offsets.astype(np.intp),
         buffer=np.empty(2 * int(units[1:].sum()), dtype=theta.dtype),
-        hidden_code=hidden_code,
+        hidden_codes=np.asarray(hidden_codes, dtype=np.intc),
         output_code=output_code,
         chunk=max(1, _UPDATES_PER_CHUNK // network.n_params),
     )
@@ -164,7 +163,7 @@ def run_per_example_epoch(plan, loop, order):
             plan.intercept_offsets,
             plan.unit_offsets,
             plan.buffer,
-            plan.hidden_code,
+            plan.hidden_codes,
             plan.output_code,
             float(settings.alpha),
             float(progress.learning_rate),

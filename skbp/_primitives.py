@@ -131,6 +131,8 @@ class NumPyPrimitives:
     subtract = staticmethod(np.subtract)
     divide = staticmethod(np.divide)
     sqrt = staticmethod(np.sqrt)
+    abs = staticmethod(np.absolute)
+    sign = staticmethod(np.sign)
     exp = staticmethod(np.exp)
     tanh = staticmethod(np.tanh)
     expit = staticmethod(expit)
@@ -312,6 +314,14 @@ class ArrayAPIPrimitives:
         """Square root."""
         return _write(self.xp.sqrt(x), out)
 
+    def abs(self, x, out=None):
+        """Absolute value."""
+        return _write(self.xp.abs(x), out)
+
+    def sign(self, x, out=None):
+        """-1, 0 or 1 as ``x`` is negative, zero or positive."""
+        return _write(self.xp.sign(x), out)
+
     def exp(self, x, out=None):
         """Exponential."""
         return _write(self.xp.exp(x), out)
@@ -444,6 +454,14 @@ class TorchPrimitives(ArrayAPIPrimitives):
     def sqrt(self, x, out=None):
         """Square root, written into ``out``."""
         return self._torch.sqrt(x, out=out)
+
+    def abs(self, x, out=None):
+        """Absolute value, written into ``out``."""
+        return self._torch.abs(x, out=out)
+
+    def sign(self, x, out=None):
+        """-1, 0 or 1 as ``x`` is negative, zero or positive, written into ``out``."""
+        return self._torch.sign(x, out=out)
 
     def exp(self, x, out=None):
         """Exponential, written into ``out``."""

@@ -1,9 +1,14 @@
-"""BackpropRegressor: numeric targets, Poisson and proportion outputs."""
+"""BackpropRegressor: numeric targets, Poisson and proportion outputs.
+
+Also the robust losses (absolute error, Huber) and quantile regression.
+"""
+
+from numbers import Real
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import _BaseBackprop
@@ -47,12 +52,39 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson', 'log_loss'}, default='squared_error'
+    loss : {'squared_error', 'poisson', 'log_loss', 'absolute_error', \
+            'huber', 'quantile'}, default='squared_error'
         Loss of the output layer: half squared error with identity units,
         half Poisson deviance with exponential units (targets >= 0), or
         log-loss with logistic units (targets in [0, 1], e.g. proportions).
+        The other three have identity units, as squared error: 'absolute_error'
+        is ``|y - f|``, which fits the conditional median and is little moved
+        by outliers; 'huber' is squared error for residuals up to
+        ``huber_delta`` and absolute error beyond; 'quantile' is the pinball
+        loss of ``quantile`` (scikit-learn's ``mean_pinball_loss`` with
+        ``alpha=quantile``), which fits that conditional quantile. Absolute
+        error and the pinball loss have a kink where ``f == y``: the gradient
+        used there is the subgradient 0 (of least norm). As for every loss,
+        ``loss_`` is summed over the outputs and averaged over the samples;
+        ``score`` stays R^2 whatever the loss.
 
     %(parameters)s
+
+    quantile : float, default=0.5
+        The quantile that ``loss='quantile'`` fits, strictly between 0 and 1
+        (as in :class:`~sklearn.ensemble.HistGradientBoostingRegressor`): the
+        loss of a residual ``r = y - f`` is ``quantile * r`` where ``r > 0``
+        and ``(quantile - 1) * r`` where ``r < 0``; its gradient with respect
+        to the prediction is ``-quantile`` below the targets, ``1 - quantile``
+        above, and 0 where ``f == y``. Used only by that loss.
+
+    huber_delta : float, default=1.0
+        The threshold of ``loss='huber'`` on the residual, in the units of
+        the targets, greater than 0: the loss is ``r^2 / 2`` where
+        ``|r| <= huber_delta`` and ``huber_delta * (|r| - huber_delta / 2)``
+        beyond (torch's ``HuberLoss(delta=huber_delta)``), its gradient the
+        residual clipped to ``[-huber_delta, huber_delta]``. Used only by
+        that loss.
 
     Attributes
     ----------
@@ -80,7 +112,20 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
 
     _parameter_constraints: dict = {
         **_BaseBackprop._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson", "log_loss"})],
+        "loss": [
+            StrOptions(
+                {
+                    "squared_error",
+                    "poisson",
+                    "log_loss",
+                    "absolute_error",
+                    "huber",
+                    "quantile",
+                }
+            )
+        ],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -111,6 +156,9 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         n_iter_no_change=10,
         max_fun=15000,
         dropout=0.0,
+        scoring=None,
+        quantile=0.5,
+        huber_delta=1.0,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -137,6 +185,9 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.dropout = dropout
+        self.scoring = scoring
+        self.quantile = quantile
+        self.huber_delta = huber_delta
 
     _score_function = staticmethod(r2_score)
 
@@ -228,9 +279,16 @@ class BackpropRegressor(RegressorMixin, _BaseBackprop):
         return self._encode_targets(y, False, True, dtype)
 
     def _output_activation(self, n_outputs):
-        return {"squared_error": "identity", "poisson": "exp", "log_loss": "logistic"}[
-            self.loss
-        ]
+        return {"poisson": "exp", "log_loss": "logistic"}.get(self.loss, "identity")
+
+    def _loss_parameters(self):
+        # Only the chosen loss's parameter: a model of any other loss keeps
+        # the network (and the pickled record) it had before these existed.
+        if self.loss == "quantile":
+            return {"quantile": self.quantile}
+        if self.loss == "huber":
+            return {"huber_delta": self.huber_delta}
+        return {}
 
     def _encode_targets(self, y, first_pass, incremental, dtype):
         """Check that ``y`` suits ``loss``, and encode it as a float matrix.

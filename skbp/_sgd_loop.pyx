@@ -367,7 +367,7 @@ def sgd_epoch(
     const Py_ssize_t[::1] intercept_offsets not None,
     const Py_ssize_t[::1] unit_offsets not None,
     floating[::1] buffer not None,
-    int hidden_code,
+    const int[::1] hidden_codes not None,
     int output_code,
     double alpha,
     double learning_rate,
@@ -399,8 +399,10 @@ def sgd_epoch(
         Where each non-input layer's units start in ``buffer``'s halves.
     buffer : ndarray
         Scratch of ``2 * sum(layer_units[1:])``: outputs, then deltas.
-    hidden_code, output_code : int
-        The activation and the output layer (skbp._per_example).
+    hidden_codes : ndarray of intc
+        The activation of each hidden layer (skbp._per_example).
+    output_code : int
+        The output layer (skbp._per_example).
     alpha : float
         L2 penalty.
     learning_rate, momentum : float
@@ -451,10 +453,6 @@ def sgd_epoch(
     # Every argument is checked before the first step (O(layers), and
     # O(stop - start) for the rows of ``order``), so that a refusal leaves
     # theta and the velocity as they were.
-    if not _implemented_activation(hidden_code):
-        raise ValueError(
-            f"sgd_epoch has no activation of code {hidden_code} (skbp._kernel_codes)."
-        )
     if not _implemented_output(output_code):
         raise ValueError(
             f"sgd_epoch has no output layer of code {output_code} "
@@ -468,6 +466,17 @@ def sgd_epoch(
     _check_layout(
         layer_units, coef_offsets, intercept_offsets, unit_offsets, theta.shape[0], n_units
     )
+    if hidden_codes.shape[0] != n_layers - 2:
+        raise ValueError(
+            f"sgd_epoch: {n_layers} layers need {n_layers - 2} activation codes; "
+            f"got {hidden_codes.shape[0]}."
+        )
+    for layer in range(n_layers - 2):
+        if not _implemented_activation(hidden_codes[layer]):
+            raise ValueError(
+                f"sgd_epoch has no activation of code {hidden_codes[layer]} "
+                "(skbp._kernel_codes)."
+            )
     n_outputs = layer_units[n_layers - 1]
     if (
         X.shape[1] != layer_units[0]
@@ -506,7 +515,7 @@ def sgd_epoch(
                 )
                 if layer < last:
                     for i in range(layer_units[layer + 1]):
-                        z[i] = _activate(z[i], hidden_code)
+                        z[i] = _activate(z[i], hidden_codes[layer])
                 inputs = z
             loss = _output_loss_and_delta(
                 outputs + unit_offsets[last],
@@ -536,7 +545,8 @@ def sgd_epoch(
                     NULL if layer == 0 else deltas + unit_offsets[layer - 1],
                     layer_units[layer],
                     layer_units[layer + 1],
-                    hidden_code,
+                    # The layer below's activation; unused for the first layer.
+                    hidden_codes[layer - 1] if layer > 0 else 0,
                     penalty_scale,
                     penalised,
                     rate,

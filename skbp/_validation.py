@@ -12,6 +12,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn import get_config
+from sklearn.externals import array_api_compat
 from sklearn.utils.validation import _check_sample_weight
 
 from ._primitives import primitives_for
@@ -96,6 +97,27 @@ def plain_float_matrix(X, n_features):
     )
 
 
+def check_has_features(X, estimator):
+    """Refuse a table without columns, with ``check_array``'s message for arrays.
+
+    ``check_array`` finds no dtype among the columns of an empty pandas
+    DataFrame and fails in NumPy ("at least one array or dtype is
+    required"); a 0-column array gets this message from it instead.
+    """
+    shape = getattr(X, "shape", None)
+    if (
+        type(X) is not np.ndarray
+        and hasattr(X, "dtypes")
+        and isinstance(shape, tuple)
+        and len(shape) == 2
+        and shape[1] == 0
+    ):
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 "
+            f"is required by {type(estimator).__name__}."
+        )
+
+
 def plain_sample_weight(sample_weight, n_samples):
     """Whether ``sample_weight`` is a finite, non-negative float vector."""
     return (
@@ -109,13 +131,25 @@ def plain_sample_weight(sample_weight, n_samples):
     )
 
 
+def detached(array):
+    """``array`` without autograd history, if it is a tensor that records one.
+
+    A torch tensor with ``requires_grad=True`` cannot be written by torch's
+    ``out=`` kernels nor read by NumPy; training and prediction use its
+    values, so every input is detached where it enters (never a copy).
+    """
+    if type(array) is np.ndarray or not array_api_compat.is_torch_array(array):
+        return array
+    return array.detach() if array.requires_grad else array
+
+
 def score_weights(sample_weight, X):
     """Validate ``score``'s sample weights as ``fit`` validates its own.
 
     scikit-learn's ``score`` hands the weights to the metric unchecked, and
     the metrics accept negative weights.
     """
-    return checked_sample_weight(sample_weight, X, dtype=None)
+    return checked_sample_weight(detached(sample_weight), X, dtype=None)
 
 
 def comparable_labels(y_dtype, classes_dtype):

@@ -45,10 +45,18 @@ except ImportError as error:  # pragma: no cover - exercised without skl2onnx
         "onnxruntime)"
     ) from error
 
+try:
+    # skl2onnx's own parser for classifiers, which registering a converter
+    # with the "zipmap" option installs; skbp's checks the model first.
+    from skl2onnx._parse import _parse_sklearn_classifier
+except ImportError:  # pragma: no cover - a skl2onnx that moved it
+    _parse_sklearn_classifier = None
+
 import math
 import sys
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import BackpropClassifier
 from ._kernel_codes import ELU_ALPHA, LEAKY_RELU_SLOPE
@@ -160,14 +168,16 @@ _ACTIVATIONS = {
 def _raw_output(graph, model, input_name):
     """The network's pre-link output: the hidden layers, then the last product."""
     x = graph.node("Cast", input_name, to=_PROTO_TYPES["f", graph.dtype.itemsize])
-    hidden = _ACTIVATIONS[model.activation]
+    # The fitted network's activations, one per hidden layer: the parameter
+    # may have been set to others since the fit.
+    hidden = [_ACTIVATIONS[activation.name] for activation in model._network.hidden]
     for layer, (coef, intercept) in enumerate(
         zip(model.coefs_, model.intercepts_, strict=True)
     ):
         product = graph.node("MatMul", [x, graph.constant(np.asarray(coef))])
         x = graph.node("Add", [product, graph.constant(np.asarray(intercept))])
         if layer < len(model.coefs_) - 1:
-            x = hidden(graph, x)
+            x = hidden[layer](graph, x)
     return x
 
 
@@ -270,9 +280,23 @@ def _classifier_shapes(operator):
 
 
 def _regressor_shapes(operator):
+    check_is_fitted(operator.raw_operator)
     n_rows = operator.inputs[0].get_first_dimension()
     n_outputs = operator.raw_operator.n_outputs_
     operator.outputs[0].type = _tensor_type(operator)([n_rows, n_outputs])
+
+
+def _parse_classifier(scope, model, inputs, custom_parsers=None):
+    """skl2onnx's classifier parser, after checking that ``model`` is fitted.
+
+    skl2onnx reads the classes while parsing, before any shape calculator
+    runs: an unfitted model would fail there with "No known ways to retrieve
+    the number of classes" rather than scikit-learn's ``NotFittedError``.
+    """
+    check_is_fitted(model)
+    return _parse_sklearn_classifier(
+        scope, model, inputs, custom_parsers=custom_parsers
+    )
 
 
 def register():
@@ -293,6 +317,7 @@ def register():
             _classifier_shapes,
             _convert_classifier,
             options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
+            parser=_parse_classifier if _parse_sklearn_classifier else None,
         )
     for model in regressors:
         update_registered_converter(
@@ -325,6 +350,11 @@ def to_onnx(model, X, **kwargs):
     onnx_model : onnx.ModelProto
         Run it with ``onnxruntime.InferenceSession(onnx_model.SerializeToString())``.
 
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If ``model`` (a pipeline's last step, for a pipeline) is not fitted.
+
     Examples
     --------
     >>> import numpy as np
@@ -342,6 +372,9 @@ def to_onnx(model, X, **kwargs):
     >>> labels.tolist() == model.predict(X[:3]).tolist()
     True
     """
+    # Refused here, whatever skl2onnx's parsers would make of it (a pipeline
+    # is fitted when its last step is).
+    check_is_fitted(model)
     register()
     return skl2onnx.to_onnx(model, X, **kwargs)
 

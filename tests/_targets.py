@@ -7,7 +7,8 @@ def valid_targets(link, rng, shape):
     """Targets in the domain of the loss paired with ``link``, as network outputs.
 
     One-hot rows for softmax, values in [0, 1] for logistic units, counts for
-    exponential units, any real number for identity units.
+    exponential units, any real number for identity units (the losses
+    'squared_error', 'absolute_error', 'huber' and 'quantile').
     """
     if link == "softmax":
         return np.eye(shape[1])[rng.integers(shape[1], size=shape[0])]

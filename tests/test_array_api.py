@@ -12,6 +12,7 @@ second device (``device1``) stands in for an accelerator.
 """
 
 import pickle
+import warnings
 
 import array_api_strict
 import numpy as np
@@ -171,7 +172,20 @@ _CLASSIFIERS = {
     "squared-error-binary": ("binary", {"loss": "squared_error"}),
     "squared-error-multiclass": ("multiclass", {"loss": "squared_error"}),
     "early-stopping": ("multiclass", {"early_stopping": True}),
+    "early-stopping-loss": ("multiclass", {"early_stopping": True, "scoring": "loss"}),
+    # A scorer on the device: multiclass, since scikit-learn's binary
+    # predict_proba handling reads classes_ with NumPy (not on every device);
+    # a large held-out part, so that it holds every class, which log_loss
+    # needs.
+    "early-stopping-scorer": (
+        "multiclass",
+        {"early_stopping": True, "scoring": "neg_log_loss", "validation_fraction": 0.5},
+    ),
     "no-hidden-layer": ("binary", {"hidden_layer_sizes": ()}),
+    "activation-per-layer": (
+        "multiclass",
+        {"hidden_layer_sizes": (5, 4, 3), "activation": ("gelu", "tanh", "relu")},
+    ),
 }
 
 
@@ -185,7 +199,7 @@ def _classifier_cases():
     for namespace, device in _namespaces():
         for case in sorted(_CLASSIFIERS):
             for solver in ("lbfgs", "sgd", "adam"):
-                if case == "early-stopping" and solver == "lbfgs":
+                if case.startswith("early-stopping") and solver == "lbfgs":
                     continue
                 for weighted in (False, True):
                     if namespace != "torch" and (weighted or solver == "sgd"):
@@ -221,7 +235,10 @@ def test_classifier_matches_numpy(namespace, device, case, solver, weighted):
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "sgd", "adam"])
-@pytest.mark.parametrize("loss", ["squared_error", "poisson", "log_loss"])
+@pytest.mark.parametrize(
+    "loss",
+    ["squared_error", "poisson", "log_loss", "absolute_error", "huber", "quantile"],
+)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_torch_regressor_matches_numpy(loss, solver, weighted):
     torch = _torch()
@@ -292,6 +309,76 @@ def test_partial_fit_stream_matches_numpy():
     assert isinstance(torch_clf.classes_, torch.Tensor)
     assert_allclose(torch_clf._theta.numpy(), numpy_clf._theta, rtol=1e-12)
     assert_allclose(torch_clf.loss_curve_, numpy_clf.loss_curve_, rtol=1e-12)
+
+
+def _needing_grad(torch, array):
+    """``array`` as a float64 tensor that records autograd history."""
+    return torch.asarray(np.asarray(array, dtype=np.float64)).requires_grad_(True)
+
+
+def _assert_no_autograd_history(output):
+    assert not output.requires_grad and output.grad_fn is None
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_tensors_that_require_grad_train_on_their_values(solver):
+    # A tensor from a torch pipeline may record autograd history; skbp's
+    # in-place kernels cannot, and the fit must equal that on detached input.
+    torch = _torch()
+    rng, X, weights = _data()
+    y = _regression(rng, X, "squared_error")
+    reg = BackpropRegressor(hidden_layer_sizes=(5,), solver=solver, max_iter=5)
+    reg.set_params(random_state=0)
+    with sklearn.config_context(array_api_dispatch=True):
+        reference = clone(reg).fit(
+            torch.asarray(X), torch.asarray(y), torch.asarray(weights)
+        )
+        X_grad = _needing_grad(torch, X)
+        fitted = clone(reg).fit(
+            X_grad, _needing_grad(torch, y), _needing_grad(torch, weights)
+        )
+        predictions = [fitted.predict(X_grad), fitted.hidden_activations(X_grad)]
+        with warnings.catch_warnings():
+            # torch warns when a tensor that records history becomes a float.
+            warnings.simplefilter("error", UserWarning)
+            weights_grad = _needing_grad(torch, weights)
+            score = fitted.score(X_grad, torch.asarray(y), weights_grad)
+    assert torch.equal(fitted._theta, reference._theta)
+    _assert_no_autograd_history(fitted._theta)
+    for output in predictions:
+        _assert_no_autograd_history(output)
+    assert np.isfinite(float(score))
+
+
+def test_classifier_stream_on_tensors_that_require_grad():
+    torch = _torch()
+    rng, X, weights = _data(n_samples=90)
+    y = _classification(rng, X, "multiclass")
+    clf = BackpropClassifier((6,), random_state=0)
+    with sklearn.config_context(array_api_dispatch=True):
+        reference = clone(clf).partial_fit(
+            torch.asarray(X[:60]),
+            torch.asarray(y[:60]),
+            torch.asarray(weights[:60]),
+            classes=torch.asarray([0, 1, 2]),
+            X_val=torch.asarray(X[60:]),
+            y_val=torch.asarray(y[60:]),
+        )
+        X_grad = _needing_grad(torch, X)
+        clf.partial_fit(
+            X_grad[:60],
+            _needing_grad(torch, y[:60]),
+            _needing_grad(torch, weights[:60]),
+            classes=_needing_grad(torch, [0, 1, 2]),
+            X_val=X_grad[60:],
+            y_val=_needing_grad(torch, y[60:]),
+        )
+        outputs = [clf.predict_proba(X_grad), clf.predict_log_proba(X_grad)]
+        outputs.append(clf.predict(X_grad))
+    assert torch.equal(clf._theta, reference._theta)
+    assert clf.validation_scores_ == reference.validation_scores_
+    for output in outputs:
+        _assert_no_autograd_history(output)
 
 
 def test_coefs_are_live_views_of_the_device_parameters():
@@ -507,6 +594,32 @@ def _encoded_targets(rng, loss, link, n_samples):
 
 
 @pytest.mark.parametrize(("namespace", "device"), _namespaces())
+@pytest.mark.parametrize(
+    ("loss", "parameters"),
+    [
+        ("absolute_error", {}),
+        ("huber", {"huber_delta": 0.4}),
+        ("quantile", {"quantile": 0.8}),
+    ],
+)
+def test_robust_loss_fit_matches_numpy(namespace, device, loss, parameters):
+    # The losses with parameters, bound on another namespace as on NumPy.
+    module, device = _array_module(namespace, device)
+    rng, X, _ = _data()
+    y = _regression(rng, X, loss)
+    reg = BackpropRegressor(
+        hidden_layer_sizes=(5,),
+        loss=loss,
+        solver="lbfgs",
+        max_iter=12,
+        random_state=0,
+        **parameters,
+    )
+    reference, fitted, X_xp = _fit_both(reg, X, y, module, device)
+    _assert_same_model(reference, fitted, X, X_xp, _RTOL["lbfgs"])
+
+
+@pytest.mark.parametrize(("namespace", "device"), _namespaces())
 @pytest.mark.parametrize("output_layer", OUTPUT_LAYER_NAMES, ids="-".join)
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_core_matches_numpy_and_finite_differences(
@@ -518,7 +631,9 @@ def test_core_matches_numpy_and_finite_differences(
     rng, X, weights = _data(n_samples=12, n_features=3)
     y = _encoded_targets(rng, *output_layer, X.shape[0])
     network = Network(
-        (3, 4, y.shape[1]), ACTIVATIONS[activation], get_output_layer(*output_layer)
+        (3, 4, y.shape[1]),
+        (ACTIVATIONS[activation],),
+        get_output_layer(*output_layer),
     )
     theta = network.init_parameters(np.random.RandomState(0), np.float64)
     settings = dict(network=network, alpha=0.3)

@@ -201,6 +201,11 @@ _BAD_DATA = {
         y=lambda X, y: y[:0],
     ),
     "zero-features": Bad("0 feature", X=lambda X, y: X[:, :0]),
+    # pandas gives NumPy no dtype to choose for a frame without columns.
+    "zero-features-DataFrame": Bad(
+        r"0 feature\(s\) \(shape=\(\d+, 0\)\) while a minimum of 1 is required",
+        X=lambda X, y: pd.DataFrame(index=range(len(X))),
+    ),
     "1d-X": Bad("2D array", X=lambda X, y: X[:, 0]),
     "3d-X": Bad("dim 3", X=lambda X, y: X[:, :, np.newaxis]),
     "X-is-None": Bad("2D array", X=lambda X, y: None),
@@ -583,7 +588,8 @@ _INVALID_PARAMETERS = {
     ],
     "activation": ["unknown", None],
     "solver": ["newton", "SGD"],
-    "loss": ["hinge", "absolute_error"],
+    # 'absolute_error' is the regressor's only: refused below for the classifier.
+    "loss": ["hinge", "epsilon_insensitive"],
     "alpha": [-1.0, _NAN],
     "batch_size": [0, -5, "big", 2.5],
     "learning_rate": ["fast"],
@@ -631,6 +637,25 @@ _BAD_PARAMETERS = {
 _BAD_PARAMETERS["loss='poisson'-classifier"] = Bad(
     "loss", methods=_TRAINING, estimators=("classifier",), params={"loss": "poisson"}
 )
+for _loss in ("absolute_error", "huber", "quantile"):
+    _BAD_PARAMETERS[f"loss={_loss!r}-classifier"] = Bad(
+        "loss", methods=_TRAINING, estimators=("classifier",), params={"loss": _loss}
+    )
+# The regressor's loss parameters, refused whatever the loss (as scikit-learn
+# validates every parameter), and named in the message.
+_REGRESSOR_PARAMETERS = {
+    "quantile": [0, 0.0, 1, 1.0, -0.5, 1.5, "0.5", None, _NAN],
+    "huber_delta": [0, 0.0, -1.0, "1.0", None, _NAN],
+}
+for _name, _values in _REGRESSOR_PARAMETERS.items():
+    for _value in _values:
+        for _loss in ("squared_error", "quantile" if _name == "quantile" else "huber"):
+            _BAD_PARAMETERS[f"{_name}={_value!r}-{_loss}"] = Bad(
+                re.escape(f"'{_name}' parameter"),
+                methods=_TRAINING,
+                estimators=("regressor",),
+                params={_name: _value, "loss": _loss},
+            )
 
 _BAD = {**_BAD_DATA, **_BAD_PARAMETERS}
 

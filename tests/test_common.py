@@ -67,10 +67,20 @@ _ESTIMATOR_CHECKS = parametrize_with_checks(
         BackpropRegressor(solver="lbfgs"),
         BackpropClassifier(solver="sgd", loss="squared_error"),
         BackpropRegressor(loss="poisson", solver="lbfgs"),
+        BackpropRegressor(loss="absolute_error"),
+        BackpropRegressor(loss="huber"),
+        BackpropRegressor(loss="quantile", quantile=0.3),
         BackpropClassifier(hidden_layer_sizes=(), solver="lbfgs"),
         # issue 12's parameters: a new activation each, with dropout
         BackpropClassifier(activation="gelu", dropout=0.2, max_iter=50),
         BackpropRegressor(activation="elu", dropout=(0.1,), max_iter=50),
+        # issue 20's: an activation per layer, a scoring.  Not with
+        # early_stopping=True: its splits of the checks' tiny data sets fail
+        # seven checks, as scikit-learn's MLPClassifier(early_stopping=True)
+        # does (tests/test_scoring.py tests the scoring itself).
+        BackpropClassifier((6, 4), activation=("tanh", "gelu"), solver="lbfgs"),
+        BackpropClassifier(scoring="loss", max_iter=50),
+        BackpropRegressor(scoring="neg_mean_absolute_error", max_iter=50),
         HiddenLayerEmbedding(
             BackpropClassifier(hidden_layer_sizes=(5,), max_iter=50, random_state=0)
         ),

@@ -10,6 +10,7 @@ import logging
 import pickle
 import time
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -92,6 +93,10 @@ _CLASSIFIER_CASES = {
     "strings-dict-weights": ("strings", {"class_weight": {"cat": 2.0, "emu": 0.5}}),
     "multilabel": ("multilabel", {}),
     "squared-error": ("multiclass", {"loss": "squared_error"}),
+    "activation-per-layer": (
+        "multiclass",
+        {"hidden_layer_sizes": (6, 4), "activation": ("tanh", "gelu")},
+    ),
 }
 
 
@@ -100,7 +105,7 @@ def test_classifier_matches_the_single_machine_fit(client, case):
     kind, params = _CLASSIFIER_CASES[case]
     rng, X, weights = _data()
     y = _labels(rng, X, kind)
-    settings = dict(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=25, **params)
+    settings = {"hidden_layer_sizes": (6,), "solver": "lbfgs", "max_iter": 25, **params}
     local = skbp.BackpropClassifier(**settings, random_state=0)
     local.fit(X, y, sample_weight=weights)
     # Unequal row blocks, X split along its columns too (rechunked), y and the
@@ -114,7 +119,14 @@ def test_classifier_matches_the_single_machine_fit(client, case):
     _assert_same_fit(on_cluster, local, X)
 
 
-@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+# The losses' own parameters, off their defaults: bound into the network the
+# workers are sent, as in the plain fit.
+_LOSS_PARAMETERS = {"quantile": {"quantile": 0.8}, "huber": {"huber_delta": 0.4}}
+
+
+@pytest.mark.parametrize(
+    "loss", ["squared_error", "poisson", "absolute_error", "huber", "quantile"]
+)
 def test_regressor_matches_the_single_machine_fit(client, loss):
     rng, X, weights = _data()
     if loss == "poisson":
@@ -122,6 +134,7 @@ def test_regressor_matches_the_single_machine_fit(client, loss):
     else:
         y = np.c_[X[:, 0] - X[:, 1], X[:, 2] ** 2]  # two outputs
     settings = dict(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=25, loss=loss)
+    settings.update(_LOSS_PARAMETERS.get(loss, {}))
     local = skbp.BackpropRegressor(**settings, random_state=0)
     local.fit(X, y, sample_weight=weights)
     on_cluster = skbp_dask.BackpropRegressor(**settings, random_state=0).fit(
@@ -321,6 +334,18 @@ def test_a_persisted_collection_survives_the_fit(client):
     clf.fit(X_persisted, y_persisted)
     clf.fit(X_persisted, y_persisted)
     assert_allclose(X_persisted.sum().compute(), X.sum())
+
+
+def test_the_cluster_fits_convergence_warning_is_attributed_to_skbp(client):
+    rng, X, _ = _data()
+    y = _labels(rng, X, "binary")
+    model = skbp_dask.BackpropClassifier((4,), solver="lbfgs", max_iter=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=ConvergenceWarning, module="skbp")
+        model.fit(_chunked(X, 60), _chunked(y, 60))
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert model.n_iter_ == 2
 
 
 def test_warm_start_scalar_weights_and_warnings_as_in_memory(client):

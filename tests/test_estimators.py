@@ -937,6 +937,40 @@ def test_convergence_warning_when_max_iter_reached(solver, match):
     assert estimator.n_iter_ == 3
 
 
+_UNCONVERGED_FITS = {
+    "sgd": dict(solver="sgd", max_iter=3),
+    "sgd-per-example": dict(solver="sgd", batch_size=1, max_iter=2),
+    "adam": dict(solver="adam", max_iter=3),
+    "lbfgs": dict(solver="lbfgs", max_iter=3),
+    "diverged": dict(
+        solver="sgd", learning_rate_init=1e6, early_stopping=True, random_state=0
+    ),
+}
+
+
+def _convergence_warnings(params, X, y, **filter_options):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if filter_options:
+            warnings.filterwarnings(
+                "ignore", category=ConvergenceWarning, **filter_options
+            )
+        BackpropRegressor(hidden_layer_sizes=(5,), **params).fit(X, y)
+    return [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+@pytest.mark.parametrize("fit", _UNCONVERGED_FITS)
+def test_every_convergence_warning_is_attributed_to_skbp(fit):
+    # Documented (differences.md): module="skbp" filters them all;
+    # scikit-learn's examples' module="sklearn" does not, being scikit-learn's.
+    X = _X()
+    y = _y("regression", X) * (1e3 if fit == "diverged" else 1)
+    params = _UNCONVERGED_FITS[fit]
+    assert len(_convergence_warnings(params, X, y)) == 1
+    assert len(_convergence_warnings(params, X, y, module="sklearn")) == 1
+    assert _convergence_warnings(params, X, y, module="skbp") == []
+
+
 # --------------------------------------------------------------------------
 # 11. Meta-estimators
 # --------------------------------------------------------------------------

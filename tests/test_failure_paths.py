@@ -322,6 +322,53 @@ def test_blas_limit_held_until_the_last_of_two_overlapping_fits(limited_blas):
     assert after == before
 
 
+def _interrupted_once(function):
+    """``function``, but the first call raises ``KeyboardInterrupt`` instead."""
+    calls = []
+
+    def once(*args, **kwargs):
+        calls.append(None)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return function(*args, **kwargs)
+
+    return once
+
+
+def test_a_limit_that_fails_to_apply_leaves_nothing_behind(limited_blas, monkeypatch):
+    shared = _scipy_blas_on_one_thread
+    before = _blas_threads()
+    make_limiter = _interrupted_once(shared._make_limiter)
+    monkeypatch.setattr(shared, "_make_limiter", make_limiter)
+    with pytest.raises(KeyboardInterrupt):
+        with shared():
+            pass
+    assert (shared._users, shared._limiter) == (0, None)
+    assert _blas_threads() == before
+    with shared():
+        assert all(_blas_threads()[path] == 1 for path in limited_blas)
+    assert _blas_threads() == before
+
+
+def test_a_limit_that_fails_to_restore_is_restored_by_the_next_fit(limited_blas):
+    # The next fit must not take the one thread left behind for the original.
+    shared = _scipy_blas_on_one_thread
+    before = _blas_threads()
+    with pytest.raises(KeyboardInterrupt):
+        with shared():
+            limiter = shared._limiter
+            limiter.restore_original_limits = _interrupted_once(
+                limiter.restore_original_limits
+            )
+    assert shared._users == 0
+    X, y = _regression_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        BackpropRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=2).fit(X, y)
+    assert (shared._users, shared._limiter) == (0, None)
+    assert _blas_threads() == before
+
+
 _WAIT_S = 60  # against a deadlock only: every wait normally ends at once
 
 

@@ -555,7 +555,7 @@ def _boolean_target_cases():
 @pytest.mark.parametrize("pair, dtype, weighted", list(_boolean_target_cases()))
 def test_loss_and_grad_with_boolean_targets_equals_float_targets(pair, dtype, weighted):
     rng = np.random.default_rng(19)
-    network = Network((4, 5, 3), ACTIVATIONS["tanh"], get_output_layer(*pair))
+    network = Network((4, 5, 3), (ACTIVATIONS["tanh"],), get_output_layer(*pair))
     theta = network.init_parameters(np.random.RandomState(0), dtype)
     theta += rng.uniform(-0.2, 0.2, size=theta.shape).astype(dtype)
     X = rng.normal(size=(20, 4)).astype(dtype)

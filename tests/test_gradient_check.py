@@ -88,7 +88,15 @@ REGRESSOR_CASES = [
     ("tanh", "poisson"),
     ("logistic", "log_loss"),
     ("identity", "squared_error"),
+    # Kinked losses: at training's weights no residual is within the step's
+    # reach of a kink (targets have continuous noise).
+    ("tanh", "absolute_error"),
+    ("relu", "huber"),
+    ("logistic", "quantile"),
 ]
+# Parameters away from the defaults: an asymmetric pinball loss, and a Huber
+# threshold below the typical residual, so that both zones are used.
+_LOSS_PARAMETERS = {"quantile": {"quantile": 0.8}, "huber": {"huber_delta": 0.3}}
 
 
 def _regression_targets(rng, X, loss, n_outputs):
@@ -118,6 +126,7 @@ def test_regressor_gradients_agree(activation, loss, weighted, n_outputs):
         alpha=0.05,
         max_iter=20,
         random_state=0,
+        **_LOSS_PARAMETERS.get(loss, {}),
     )
     _fit(reg, X, y, sw)
     assert check_gradients(reg, X, y, sample_weight=sw) < AGREES
@@ -219,10 +228,11 @@ def test_detects_a_wrong_activation_derivative(activation, wrong_derivative):
     assert check_gradients(clf, X, y) < AGREES
     # The forward pass is untouched; only backprop's derivative is wrong.
     # kernel_code=None: the compiled kernels would compute the right one.
+    (hidden,) = clf._network.hidden
     bad = dataclasses.replace(
-        clf._network.hidden, multiply_derivative=wrong_derivative, kernel_code=None
+        hidden, multiply_derivative=wrong_derivative, kernel_code=None
     )
-    clf._network = dataclasses.replace(clf._network, hidden=bad)
+    clf._network = dataclasses.replace(clf._network, hidden=(bad,))
     assert check_gradients(clf, X, y) > DISAGREES
 
 

@@ -32,7 +32,9 @@ from dataclasses import fields
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from threadpoolctl import threadpool_info
 
+import skbp._lbfgs
 import skbp._training
 from skbp import BackpropClassifier
 
@@ -87,8 +89,8 @@ def _is_with_exit(frame):
     return following is not None and following.opname in ("PRECALL", "CALL")
 
 
-def _line_tracer(on_line):
-    """A ``sys.settrace`` function calling ``on_line(frame)`` on skbp's lines."""
+def _line_tracer(on_line, where=_in_skbp):
+    """A ``sys.settrace`` function calling ``on_line(frame)`` on lines ``where``."""
 
     def local(frame, event, arg):
         if event == "line" and not _is_with_exit(frame):
@@ -96,26 +98,26 @@ def _line_tracer(on_line):
         return local
 
     def start(frame, event, arg):
-        return local if _in_skbp(frame) else None
+        return local if where(frame) else None
 
     return start
 
 
-def _traced(call, on_line):
+def _traced(call, on_line, where=_in_skbp):
     """Return ``call()`` run under the line tracer.
 
     The tracer in force before (coverage.py's, a debugger's) is put back
     afterwards, not switched off: it traces every later test too.
     """
     previous = sys.gettrace()
-    sys.settrace(_line_tracer(on_line))
+    sys.settrace(_line_tracer(on_line, where))
     try:
         return call()
     finally:
         sys.settrace(previous)
 
 
-def _count_lines(call):
+def _count_lines(call, where=_in_skbp):
     count = [0]
 
     def on_line(frame):
@@ -123,11 +125,11 @@ def _count_lines(call):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _traced(call, on_line)
+        _traced(call, on_line, where)
     return count[0]
 
 
-def _press_ctrl_c_at(call, line, presses):
+def _press_ctrl_c_at(call, line, presses, where=_in_skbp):
     """Run ``call`` with Ctrl-C pressed ``presses`` times at its ``line``-th line.
 
     The handler in force at that line is run there, as the interpreter runs
@@ -142,7 +144,7 @@ def _press_ctrl_c_at(call, line, presses):
                 signal.getsignal(signal.SIGINT)(signal.SIGINT, frame)
 
     try:
-        _traced(call, on_line)
+        _traced(call, on_line, where)
     except KeyboardInterrupt:
         pass
 
@@ -273,6 +275,46 @@ def test_ctrl_c_on_every_line_of_lbfgs_leaves_a_completed_iteration(presses):
         else:
             assert_array_equal(model._theta, after(model.n_iter_)._theta)
         assert np.isfinite(model.predict_proba(X)).all()
+
+
+def _in_the_blas_limit(frame):
+    """Whether ``frame`` runs the shared BLAS limit of L-BFGS, or what it calls."""
+    code = frame.f_code
+    return code.co_filename.endswith("_lbfgs.py") and (
+        code.co_qualname.startswith("_SharedThreadLimit.")
+        or code.co_name in ("_limit_scipy_blas", "_release_openblas_control")
+    )
+
+
+def _blas_threads():
+    return {
+        info["filepath"]: info["num_threads"]
+        for info in threadpool_info()
+        if info["user_api"] == "blas"
+    }
+
+
+@pytest.mark.parametrize("presses", [1, 2], ids=["first", "second"])
+def test_ctrl_c_in_the_blas_limit_of_lbfgs_leaves_no_limit_behind(presses):
+    # A Ctrl-C between the count and the limit once left the count too high
+    # (scipy's BLAS then stayed on one thread for every later fit) or the
+    # limit applied with no fit counted.
+    X, y = _data()
+    shared = skbp._lbfgs._scipy_blas_on_one_thread
+    before = _blas_threads()
+
+    def call():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _model("lbfgs").fit(X, y)
+
+    n_lines = _count_lines(call, where=_in_the_blas_limit)
+    assert n_lines > 10  # the tracer sees the limit's code
+    for line in range(1, n_lines + 1):
+        _press_ctrl_c_at(call, line, presses, where=_in_the_blas_limit)
+        assert (shared._users, shared._limiter) == (0, None), f"line {line}"
+        assert _blas_threads() == before, f"line {line}"
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_ctrl_c_in_the_last_epochs_bookkeeping_is_not_lost(monkeypatch):

@@ -11,6 +11,12 @@ Each (loss, link) pair of ``OUTPUT_LAYER_NAMES`` is checked three ways:
 
 ``log_logistic`` and ``log_softmax`` are checked against the naive formulas
 on moderate inputs and for finiteness, without warnings, at ``+-1e4``.
+
+The losses with a kink (absolute error, Huber, the pinball loss of
+'quantile') are checked with residuals kept away from their kinks (0 and
+``+-huber_delta``), against scikit-learn's ``mean_absolute_error`` and
+``mean_pinball_loss`` and torch's ``HuberLoss``, at their default parameters
+and at others; their subgradient at a zero residual is checked on its own.
 """
 
 import warnings
@@ -19,9 +25,16 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, softmax, xlogy
-from sklearn.metrics import log_loss, mean_poisson_deviance, mean_squared_error
+from sklearn.metrics import (
+    log_loss,
+    mean_absolute_error,
+    mean_pinball_loss,
+    mean_poisson_deviance,
+    mean_squared_error,
+)
 
 from skbp._losses import (
+    LOSS_PARAMETERS,
     OUTPUT_LAYER_NAMES,
     get_output_layer,
     log_logistic,
@@ -43,13 +56,34 @@ CLOSED_FORM_LINKS = {
 }
 
 
-def _problem(pair, seed, n_outputs=3):
+# The losses with kinks in their (first or second) derivative: at a zero
+# residual, and for Huber at +-huber_delta.
+KINKED = ("absolute_error", "huber", "quantile")
+
+
+def _problem(pair, seed, n_outputs=3, huber_delta=1.0):
     rng = np.random.default_rng(seed)
     shape = (N_SAMPLES, n_outputs)
     y = valid_targets(pair[1], rng, shape)
+    if pair[0] in KINKED:
+        return y, y + _residuals_off_the_kinks(rng, shape, huber_delta), rng
     # Moderate raw outputs: probabilities stay well inside (0, 1).
     raw = rng.uniform(-2.5, 2.5, size=shape)
     return y, raw, rng
+
+
+def _residuals_off_the_kinks(rng, shape, huber_delta):
+    """Residuals of both signs, none within 0.1 huber_delta of 0 or +-huber_delta.
+
+    Half inside the quadratic zone of Huber, half outside: a finite
+    difference never straddles a kink (steps are ~1e-6).
+    """
+    size = np.where(
+        rng.random(shape) < 0.5,
+        rng.uniform(0.1, 0.9, shape),
+        rng.uniform(1.1, 3.0, shape),
+    )
+    return huber_delta * size * rng.choice([-1.0, 1.0], size=shape)
 
 
 def _link(output_layer, raw):
@@ -117,12 +151,21 @@ def test_gradient_matches_finite_differences(pair):
     assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
 
-def _reference_per_output_loss(pair, y, raw):
+def _reference_per_output_loss(pair, y, raw, **parameters):
     """Per-sample, per-output loss written out independently of skbp."""
     loss, link = pair
+    parameters = {**LOSS_PARAMETERS.get(loss, {}), **parameters}
     prediction = CLOSED_FORM_LINKS[link](raw)
     if loss == "squared_error":
         return 0.5 * (prediction - y) ** 2
+    if loss == "absolute_error":
+        return np.abs(y - prediction)
+    if loss == "quantile":
+        q, under = parameters["quantile"], y - prediction
+        return q * np.maximum(under, 0) + (1 - q) * np.maximum(-under, 0)
+    if loss == "huber":
+        delta, size = parameters["huber_delta"], np.abs(y - prediction)
+        return np.where(size <= delta, 0.5 * size**2, delta * (size - delta / 2))
     if loss == "poisson":
         return xlogy(y, y / prediction) - y + prediction
     if link == "softmax":
@@ -144,10 +187,36 @@ def test_loss_matches_formula(pair, weighted):
     assert_allclose(loss, expected, rtol=1e-12)
 
 
-def _sklearn_metric_loss(pair, y, prediction, sample_weight):
-    """The loss through scikit-learn's metrics: sum over outputs of the mean."""
+def _torch_huber_loss(y, prediction, sample_weight, huber_delta):
+    """torch's ``HuberLoss(delta=...)``, summed over outputs, weighted mean."""
+    torch = pytest.importorskip("torch")
+    huber = torch.nn.HuberLoss(reduction="none", delta=huber_delta)
+    per_output = huber(torch.from_numpy(prediction), torch.from_numpy(y)).numpy()
+    return np.average(per_output.sum(axis=1), weights=sample_weight)
+
+
+def _sklearn_metric_loss(pair, y, prediction, sample_weight, **parameters):
+    """The loss through scikit-learn's metrics: sum over outputs of the mean.
+
+    Huber, which scikit-learn has no metric for, through torch's loss.
+    """
     loss, link = pair
+    parameters = {**LOSS_PARAMETERS.get(loss, {}), **parameters}
     columns, sw = range(y.shape[1]), sample_weight
+    if loss == "absolute_error":
+        return mean_absolute_error(
+            y, prediction, sample_weight=sw, multioutput="raw_values"
+        ).sum()
+    if loss == "quantile":
+        return mean_pinball_loss(
+            y,
+            prediction,
+            sample_weight=sw,
+            alpha=parameters["quantile"],
+            multioutput="raw_values",
+        ).sum()
+    if loss == "huber":
+        return _torch_huber_loss(y, prediction, sw, parameters["huber_delta"])
     if loss == "squared_error":
         return (
             0.5
@@ -383,3 +452,151 @@ def test_link_writes_into_the_given_buffer_of_any_layout(pair, layout):
     rtol = 1e-6 if raw.dtype == np.float32 else 1e-14
     expected = CLOSED_FORM_LINKS[pair[1]](raw.astype(np.float64))
     assert_allclose(out, expected, rtol=rtol)
+
+
+# ------------------------------------------------- losses with parameters
+
+# Parameters other than the defaults: an asymmetric pinball loss (at the
+# default 0.5 it is half the absolute error) and thresholds on both sides of
+# the typical residual.
+_PARAMETERISED = [
+    ("quantile", {"quantile": 0.1}),
+    ("quantile", {"quantile": 0.9}),
+    ("huber", {"huber_delta": 0.3}),
+    ("huber", {"huber_delta": 2.5}),
+]
+
+
+def _parameterised_problem(loss, parameters, seed):
+    pair = (loss, "identity")
+    delta = parameters.get("huber_delta", 1.0)
+    y, raw, rng = _problem(pair, seed, huber_delta=delta)
+    return pair, get_output_layer(*pair, **parameters), y, raw, rng
+
+
+@pytest.mark.parametrize(("loss", "parameters"), _PARAMETERISED)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_parameterised_loss_matches_sklearn_and_torch(loss, parameters, weighted):
+    pair, output_layer, y, raw, rng = _parameterised_problem(loss, parameters, 7)
+    sample_weight = rng.uniform(0.1, 3.0, size=N_SAMPLES) if weighted else None
+    prediction = _link(output_layer, raw)
+    loss_value = output_layer.loss(y, raw, prediction, sample_weight)
+    expected = _sklearn_metric_loss(pair, y, prediction, sample_weight, **parameters)
+    # The same sums in another order (a float32-free torch computation).
+    assert_allclose(loss_value, expected, rtol=1e-12)
+    written_out = _reference_per_output_loss(pair, y, raw, **parameters).sum(axis=1)
+    assert_allclose(
+        loss_value, np.average(written_out, weights=sample_weight), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(("loss", "parameters"), _PARAMETERISED)
+def test_parameterised_gradient_matches_finite_differences(loss, parameters):
+    _, output_layer, y, raw, _ = _parameterised_problem(loss, parameters, 8)
+    analytic = output_layer.gradient(
+        y, raw, _link(output_layer, raw), np.empty_like(raw)
+    )
+    numeric = np.empty_like(raw)
+    for k in range(raw.shape[1]):
+        shift = np.zeros_like(raw)
+        shift[:, k] = STEP
+        numeric[:, k] = (
+            _per_sample_loss(output_layer, y, raw + shift)
+            - _per_sample_loss(output_layer, y, raw - shift)
+        ) / (2 * STEP)
+    # Piecewise linear or quadratic away from the kinks: central differences
+    # are exact but for round-off (~1e-10 here).
+    assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(("loss", "parameters"), _PARAMETERISED)
+def test_delta_and_loss_is_the_weighted_gradient_of_the_mean_loss(
+    loss, parameters, weighted
+):
+    # No compiled kernel computes these pairs: delta_and_loss takes the NumPy
+    # path, whose delta must be the gradient of ``loss`` (weights included).
+    _, output_layer, y, raw, rng = _parameterised_problem(loss, parameters, 9)
+    assert output_layer.kernel_code is None
+    sample_weight = rng.uniform(0.1, 3.0, size=N_SAMPLES) if weighted else None
+    weight_sum = N_SAMPLES if sample_weight is None else sample_weight.sum()
+    delta = np.empty_like(raw)
+    mean_loss = output_layer.delta_and_loss(
+        y, raw, raw.copy(), sample_weight, weight_sum, delta, block=False
+    )
+    assert mean_loss == output_layer.loss(y, raw, raw.copy(), sample_weight)
+    numeric = np.empty_like(raw)
+    for index in np.ndindex(raw.shape):
+        shifted = [raw.copy(), raw.copy()]
+        shifted[0][index] += STEP
+        shifted[1][index] -= STEP
+        plus, minus = (output_layer.loss(y, r, r, sample_weight) for r in shifted)
+        numeric[index] = (plus - minus) / (2 * STEP)
+    assert_allclose(delta, numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("loss", "parameters", "slope_above", "slope_below"),
+    [
+        ("absolute_error", {}, 1.0, -1.0),
+        ("quantile", {"quantile": 0.3}, 0.7, -0.3),
+        ("quantile", {"quantile": 0.9}, 1 - 0.9, -0.9),
+        ("huber", {"huber_delta": 0.5}, 0.5, -0.5),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradient_at_and_off_the_kink(
+    loss, parameters, slope_above, slope_below, dtype
+):
+    # At f == y the subgradient of least norm, 0 (it lies in [-q, 1 - q] and
+    # [-1, 1]); off it the exact slopes, here where Huber is linear too.
+    output_layer = get_output_layer(loss, "identity", **parameters)
+    y = np.array([[1.5, -2.0, 0.25, 4.0]], dtype=dtype)
+    raw = y + np.array([[0.0, 0.0, 3.0, -3.0]], dtype=dtype)
+    gradient = output_layer.gradient(y, raw, raw.copy(), np.empty_like(raw))
+    assert gradient.dtype == dtype
+    expected = np.array([[0.0, 0.0, slope_above, slope_below]], dtype=dtype)
+    assert_array_equal(gradient, expected)
+    # The loss of the exact targets is 0.
+    assert_array_equal(output_layer.per_sample_loss(y, y, y.copy()), [0.0])
+
+
+@pytest.mark.parametrize("pair", [(loss, "identity") for loss in KINKED], ids="-".join)
+def test_kinked_losses_keep_float32(pair):
+    output_layer = get_output_layer(*pair)
+    y, raw, rng = _problem(pair, seed=10)
+    y, raw = y.astype(np.float32), raw.astype(np.float32)
+    prediction = _link(output_layer, raw)
+    per_sample = output_layer.per_sample_loss(y, raw, prediction)
+    assert per_sample.dtype == np.float32
+    assert output_layer.gradient(y, raw, prediction, np.empty_like(raw)).dtype == (
+        np.float32
+    )
+    weights = rng.uniform(0.1, 3.0, size=N_SAMPLES).astype(np.float32)
+    expected = _reference_per_output_loss(
+        pair, y.astype(np.float64), raw.astype(np.float64)
+    ).sum(axis=1)
+    # float32 round-off of values of order 1 to 10.
+    assert_allclose(per_sample, expected, rtol=1e-5)
+    assert isinstance(output_layer.loss(y, raw, prediction, weights), float)
+
+
+def test_loss_parameters_make_the_output_layer():
+    # Equal parameters give equal (and equally hashed) layers, as the reuse of
+    # a fitted network and the pickled record compare them; others differ.
+    quantile = get_output_layer("quantile", "identity", quantile=0.25)
+    assert quantile == get_output_layer("quantile", "identity", quantile=0.25)
+    assert hash(quantile) == hash(
+        get_output_layer("quantile", "identity", quantile=np.float64(0.25))
+    )
+    assert quantile != get_output_layer("quantile", "identity", quantile=0.75)
+    assert quantile.parameters == (("quantile", 0.25),)
+    # Defaults are filled in: the layer is the same as one given them.
+    assert get_output_layer("huber", "identity") == get_output_layer(
+        "huber", "identity", huber_delta=1.0
+    )
+    assert get_output_layer("absolute_error", "identity").parameters == ()
+    with pytest.raises(TypeError, match="huber_delta"):
+        get_output_layer("quantile", "identity", huber_delta=1.0)
+    with pytest.raises(TypeError, match="quantile"):
+        get_output_layer("squared_error", "identity", quantile=0.5)

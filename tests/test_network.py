@@ -67,7 +67,7 @@ CLOSED_FORM_LINKS = {
 def _make_problem(activation, pair, n_hidden_layers, seed=0):
     network = Network(
         (N_FEATURES, *HIDDEN_LAYERS[n_hidden_layers], N_OUTPUTS),
-        ACTIVATIONS[activation],
+        (ACTIVATIONS[activation],) * len(HIDDEN_LAYERS[n_hidden_layers]),
         get_output_layer(*pair),
     )
     theta = network.init_parameters(np.random.RandomState(0), np.float64)
@@ -93,8 +93,10 @@ def _reference_forward(network, theta, X):
     """Forward pass with closed-form activations: ``(raw, prediction)``."""
     coefs, intercepts = network.views(theta)
     a = X
-    for coef, intercept in zip(coefs[:-1], intercepts[:-1], strict=True):
-        a = CLOSED_FORM_ACTIVATIONS[network.hidden.name](a @ coef + intercept)
+    for activation, coef, intercept in zip(
+        network.hidden, coefs[:-1], intercepts[:-1], strict=True
+    ):
+        a = CLOSED_FORM_ACTIVATIONS[activation.name](a @ coef + intercept)
     raw = a @ coefs[-1] + intercepts[-1]
     return raw, CLOSED_FORM_LINKS[network.output.link_name](raw)
 
@@ -258,7 +260,9 @@ def test_workspace_gives_the_same_results(pair):
 
 def _network(layer_units=(3, 4, 2, 5)):
     return Network(
-        layer_units, ACTIVATIONS["tanh"], get_output_layer("squared_error", "identity")
+        layer_units,
+        (ACTIVATIONS["tanh"],) * (len(layer_units) - 2),
+        get_output_layer("squared_error", "identity"),
     )
 
 
@@ -311,7 +315,7 @@ def test_pack_round_trips_and_copies(dtype):
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
 def test_init_parameters_glorot_bounds(activation):
     network = Network(
-        (5, 7, 3), ACTIVATIONS[activation], get_output_layer("log_loss", "softmax")
+        (5, 7, 3), (ACTIVATIONS[activation],), get_output_layer("log_loss", "softmax")
     )
     theta = network.init_parameters(np.random.RandomState(0), np.float32)
     assert theta.dtype == np.float32
@@ -401,7 +405,7 @@ def _as_skbp(w_hidden, b_hidden, w_output, b_output):
 def _liskowski_network():
     return Network(
         (2, 2, 2),
-        ACTIVATIONS["logistic"],
+        (ACTIVATIONS["logistic"],),
         get_output_layer("squared_error", "logistic"),
     )
 
@@ -551,7 +555,7 @@ def test_block_shares_sum_to_the_objective(weighted):
     y = rng.normal(size=(30, 2))
     weights = rng.uniform(0.0, 2.0, 30) if weighted else None
     network = Network(
-        (4, 5, 2), ACTIVATIONS["tanh"], get_output_layer("squared_error", "identity")
+        (4, 5, 2), (ACTIVATIONS["tanh"],), get_output_layer("squared_error", "identity")
     )
     theta = network.init_parameters(np.random.RandomState(0), np.float64)
     expected_loss, expected_grad = loss_and_grad(
@@ -588,7 +592,9 @@ def test_gradient_with_fixed_dropout_masks_matches_finite_differences(activation
     X = rng.normal(size=(9, 4))
     y = np.eye(3)[rng.integers(0, 3, 9)]
     network = Network(
-        (4, 6, 5, 3), ACTIVATIONS[activation], get_output_layer("log_loss", "softmax")
+        (4, 6, 5, 3),
+        (ACTIVATIONS[activation],) * 2,
+        get_output_layer("log_loss", "softmax"),
     )
     theta = network.init_parameters(np.random.RandomState(0), np.float64)
     dropout = Dropout((0.3, 0.5), np.random.RandomState(1))
@@ -634,7 +640,12 @@ def test_dropout_masks_are_scaled_and_reproducible():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     ("hidden_sizes", "activation"),
-    [((), "relu"), ((7,), "tanh"), ((9, 4), "relu"), ((5, 5, 3), "leaky_relu")],
+    [
+        ((), ()),
+        ((7,), ("tanh",)),
+        ((9, 4), ("relu", "relu")),
+        ((5, 5, 3), ("leaky_relu", "tanh", "relu")),  # one per layer
+    ],
 )
 def test_a_large_prediction_in_blocks_equals_one_pass(
     hidden_sizes, activation, dtype, monkeypatch
@@ -648,7 +659,7 @@ def test_a_large_prediction_in_blocks_equals_one_pass(
     coefs = [rng.normal(size=s).astype(dtype) for s in itertools.pairwise(units)]
     intercepts = [rng.normal(size=n).astype(dtype) for n in units[1:]]
     X = rng.normal(size=(101, 6)).astype(dtype)  # 7 blocks, the last short
-    hidden = ACTIVATIONS[activation]
+    hidden = tuple(ACTIVATIONS[name] for name in activation)
     blocked = predict_raw_from_views(hidden, coefs, intercepts, X)
     whole = predict_raw_from_views(hidden, coefs, intercepts, X[:32])  # one pass
     assert blocked.dtype == whole.dtype == dtype
@@ -676,7 +687,7 @@ def test_the_deferred_l2_term_is_returned_in_every_call_form(alpha, weighted):
     X, y = rng.normal(size=(20, 4)), rng.normal(size=(20, 2))
     weights = rng.uniform(0.5, 2.0, 20) if weighted else None
     network = Network(
-        (4, 5, 2), ACTIVATIONS["tanh"], get_output_layer("squared_error", "identity")
+        (4, 5, 2), (ACTIVATIONS["tanh"],), get_output_layer("squared_error", "identity")
     )
     theta = network.init_parameters(np.random.RandomState(0), np.float64)
     loss, grad = loss_and_grad(theta, X, y, weights, network=network, alpha=alpha)

@@ -12,6 +12,7 @@ import onnxruntime
 import pytest
 import skl2onnx
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -93,7 +94,12 @@ def test_every_classifier_output_layer(kind, loss, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("loss", ["squared_error", "poisson", "log_loss"])
+# The robust and quantile losses have identity units: prediction does not
+# depend on the loss, and they export as squared error does.
+@pytest.mark.parametrize(
+    "loss",
+    ["squared_error", "poisson", "log_loss", "absolute_error", "huber", "quantile"],
+)
 @pytest.mark.parametrize("n_outputs", [1, 2])
 def test_every_regressor_output_layer(loss, n_outputs, dtype):
     rng, X = _data(dtype, seed=2)
@@ -102,10 +108,19 @@ def test_every_regressor_output_layer(loss, n_outputs, dtype):
         "squared_error": signal,
         "poisson": rng.poisson(np.exp(signal)),
         "log_loss": 1.0 / (1.0 + np.exp(-signal)),
+        "absolute_error": signal,
+        "huber": signal,
+        "quantile": signal + 0.1 * rng.normal(size=signal.shape),
     }[loss]
     y = y.ravel() if n_outputs == 1 else y
     model = BackpropRegressor(
-        hidden_layer_sizes=(6,), loss=loss, solver="lbfgs", max_iter=60, random_state=0
+        hidden_layer_sizes=(6,),
+        loss=loss,
+        quantile=0.9,
+        huber_delta=0.2,
+        solver="lbfgs",
+        max_iter=60,
+        random_state=0,
     ).fit(X, y)
     (predictions,) = _run(to_onnx(model, X[:1]), X)
     assert predictions.shape == (X.shape[0], n_outputs)
@@ -141,6 +156,28 @@ def test_a_single_class_is_refused():
     model = BackpropClassifier((3,), solver="lbfgs", max_iter=5).fit(X, [1] * 5)
     with pytest.raises(ValueError, match="at least two classes"):
         to_onnx(model, X[:1], options={"zipmap": False})
+
+
+_UNFITTED = [
+    BackpropClassifier,
+    BackpropRegressor,
+    skbp.dask.BackpropClassifier,
+    skbp.dask.BackpropRegressor,
+]
+
+
+@pytest.mark.parametrize("estimator", _UNFITTED, ids=lambda c: f"{c.__module__}.")
+@pytest.mark.parametrize("convert", [to_onnx, skl2onnx.to_onnx], ids=["skbp", "own"])
+@pytest.mark.parametrize("in_pipeline", [False, True])
+def test_an_unfitted_model_is_refused_as_not_fitted(estimator, convert, in_pipeline):
+    # Not skl2onnx's "No known ways to retrieve the number of classes" or an
+    # AttributeError from inside the converter.
+    X = np.ones((2, 3), dtype=np.float32)
+    model = estimator((3,))
+    if in_pipeline:
+        model = make_pipeline(StandardScaler().fit(X), model)
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
+        convert(model, X)
 
 
 def test_the_dask_estimators_convert_too():

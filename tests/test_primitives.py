@@ -44,6 +44,9 @@ ELEMENTWISE = {
     "subtract": (lambda a, b, p: (a, b), np.subtract),
     "divide": (lambda a, b, p: (a, p), np.divide),
     "sqrt": (lambda a, b, p: (p,), np.sqrt),
+    "abs": (lambda a, b, p: (a,), np.abs),
+    # Rounded: zeros among the values, where the sign is 0.
+    "sign": (lambda a, b, p: (np.round(a),), np.sign),
     "exp": (lambda a, b, p: (a,), np.exp),
     "tanh": (lambda a, b, p: (a,), np.tanh),
     "expit": (lambda a, b, p: (a,), expit),
@@ -67,6 +70,8 @@ WITH_OUT = [
     "subtract",
     "divide",
     "sqrt",
+    "abs",
+    "sign",
     "exp",
     "tanh",
     "expit",

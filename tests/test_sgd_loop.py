@@ -112,6 +112,34 @@ def test_every_activation_matches_the_numpy_loop(
     _assert_same_fit(*_both(make, X, y, monkeypatch, loop_calls), dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "activations",
+    [("tanh", "relu", "logistic"), ("leaky_relu", "identity", "softplus")],
+    ids="-".join,
+)
+def test_an_activation_per_layer_matches_the_numpy_loop(
+    activations, dtype, monkeypatch, loop_calls
+):
+    # Each layer's code in its own place: forward and the derivative of the
+    # layer below in the backward pass would mix them up silently.
+    X, rng = _data(dtype)
+    y = rng.integers(0, 3, X.shape[0])
+
+    def make():
+        return BackpropClassifier(
+            hidden_layer_sizes=(9, 6, 5),
+            activation=activations,
+            solver="sgd",
+            batch_size=1,
+            learning_rate_init=0.01,
+            max_iter=3,
+            random_state=0,
+        )
+
+    _assert_same_fit(*_both(make, X, y, monkeypatch, loop_calls), dtype)
+
+
 def _targets(kind, rng, n_samples):
     if kind == "binary":
         return rng.integers(0, 2, n_samples)
@@ -279,6 +307,7 @@ def test_ctrl_c_lands_between_complete_chunks(monkeypatch):
         dict(dropout=0.2),
         dict(activation="gelu"),
         dict(activation="silu"),
+        dict(hidden_layer_sizes=(4, 3), activation=("relu", "gelu")),
     ],
     ids=str,
 )
@@ -288,9 +317,8 @@ def test_other_settings_keep_the_numpy_loop(options, loop_calls):
     settings = {**dict(solver="sgd", batch_size=1, max_iter=1), **options}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        BackpropClassifier(hidden_layer_sizes=(4,), random_state=0, **settings).fit(
-            X, y
-        )
+        settings = {"hidden_layer_sizes": (4,), **settings}
+        BackpropClassifier(random_state=0, **settings).fit(X, y)
     assert loop_calls == []
 
 
@@ -342,7 +370,7 @@ def _epoch_arguments(dtype=np.float64, n_samples=6):
         intercept_offsets=np.array([20, 24], np.intp),
         unit_offsets=np.array([0, 4], np.intp),
         buffer=np.empty(12, dtype),
-        hidden_code=int(ActivationCode.TANH),
+        hidden_codes=np.array([ActivationCode.TANH], np.intc),
         output_code=int(OutputCode.SOFTMAX_LOG_LOSS),
         alpha=1e-4,
         learning_rate=0.1,
@@ -380,12 +408,23 @@ def epoch_refusals():
         cases[f"{name}=None"] = (_epoch(**{name: None}), TypeError, NONE)
     for name in ["intercept_offsets", "unit_offsets", "buffer"]:
         cases[f"{name}=None"] = (_epoch(**{name: None}), TypeError, NONE)
+    cases["hidden_codes=None"] = (_epoch(hidden_codes=None), TypeError, NONE)
     for code in [-1, len(ActivationCode), 99]:
         cases[f"hidden code {code}"] = (
-            _epoch(hidden_code=code),
+            _epoch(hidden_codes=np.array([code], np.intc)),
             ValueError,
             f"no activation of code {code}",
         )
+    cases["two codes for one hidden layer"] = (
+        _epoch(hidden_codes=np.array([1, 1], np.intc)),
+        ValueError,
+        "need 1 activation codes; got 2",
+    )
+    cases["int64 codes"] = (
+        _epoch(hidden_codes=np.array([1], np.int64)),
+        ValueError,
+        "dtype mismatch",
+    )
     for code in [-1, len(OutputCode), 99]:
         cases[f"output code {code}"] = (
             _epoch(output_code=code),
@@ -528,7 +567,7 @@ def test_the_valid_arguments_run(dtype, order, weights):
 
 @pytest.mark.parametrize("code", sorted(SGD_EPOCH_ACTIVATIONS))
 def test_every_declared_activation_code_runs(code):
-    arguments = {**_epoch_arguments(), "hidden_code": int(code)}
+    arguments = {**_epoch_arguments(), "hidden_codes": np.array([code], np.intc)}
     assert sgd_epoch(*arguments.values())[1] == 6
 
 

@@ -489,3 +489,46 @@ def test_shuffled_partial_fit_stream_matches_sklearn(solver, seed):
         models[lib] = model
     _assert_same_weights(models["skbp"], models["sklearn"], rtol=1e-10, atol=1e-13)
     assert models["skbp"].t_ == models["sklearn"].t_
+
+
+# --------------------------------------------------------------------------
+# 4. The same warnings
+# --------------------------------------------------------------------------
+
+
+def _convergence_messages(estimator, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(X, y)
+    return [
+        str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)
+    ]
+
+
+@pytest.mark.parametrize("limit", [{"max_iter": 5}, {"max_fun": 4}])
+def test_lbfgs_convergence_warning_is_sklearns(limit):
+    # Word for word scikit-learn's: iterations and status are the same here.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(N_SAMPLES, N_FEATURES))
+    y = X[:, 0] - 2 * X[:, 1] ** 2
+    params = dict(hidden_layer_sizes=(6,), solver="lbfgs", random_state=0, **limit)
+    ours = _convergence_messages(BackpropRegressor(**params), X, y)
+    theirs = _convergence_messages(MLPRegressor(**params), X, y)
+    assert len(theirs) == 1
+    assert ours == theirs
+
+
+def test_lbfgs_convergence_warning_without_sklearns_helper(monkeypatch):
+    # skbp's own words, for a scikit-learn without its private helper.
+    import skbp._base
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(N_SAMPLES, N_FEATURES))
+    y = X[:, 0] - 2 * X[:, 1] ** 2
+    params = dict(hidden_layer_sizes=(6,), solver="lbfgs", random_state=0)
+    for limit in ({"max_iter": 5}, {"max_fun": 4}):
+        theirs = _convergence_messages(MLPRegressor(**params, **limit), X, y)
+        with monkeypatch.context() as patch:
+            patch.setattr(skbp._base, "_check_optimize_result", None)
+            ours = _convergence_messages(BackpropRegressor(**params, **limit), X, y)
+        assert ours == theirs

@@ -70,6 +70,16 @@ CASES = {
     "regressor-lbfgs": (BackpropRegressor, {"solver": "lbfgs"}, Y_REAL),
     "regressor-poisson": (BackpropRegressor, {"loss": "poisson"}, Y_COUNTS),
     "regressor-log-loss": (BackpropRegressor, {"loss": "log_loss"}, Y_PROBABILITY),
+    "regressor-quantile": (
+        BackpropRegressor,
+        {"loss": "quantile", "quantile": 0.8},
+        Y_REAL,
+    ),
+    "regressor-huber": (
+        BackpropRegressor,
+        {"loss": "huber", "huber_delta": 0.25, "solver": "sgd"},
+        Y_REAL,
+    ),
 }
 
 
@@ -218,6 +228,21 @@ def test_state_holds_plain_data_only():
     assert "_progress" not in state
     assert isinstance(state["_progress_fields"]["optimizer_state"], dict)
     assert "coefs_" not in state
+
+
+@pytest.mark.parametrize("round_trip", [_skops_round_trip, _pickle_round_trip])
+def test_loss_parameters_are_plain_data_and_come_back(round_trip):
+    model, _, _ = _fitted("regressor-quantile")
+    record = model.__getstate__()["_network"]
+    assert record["loss_parameters"] == {"quantile": 0.8}
+    loaded = round_trip(model)
+    assert loaded._network == model._network
+    assert loaded._network.output.parameters == (("quantile", 0.8),)
+    assert_array_equal(loaded.predict(X), model.predict(X))
+    # A loss without parameters keeps the record it had before they existed,
+    # which loads as it always did.
+    plain, _, _ = _fitted("regressor-lbfgs")
+    assert "loss_parameters" not in plain.__getstate__()["_network"]
 
 
 def test_embedding_trusts_its_class_and_the_estimators():

@@ -7,8 +7,11 @@ sphinx-gallery imports this by name (docs/conf.py's
 READING_ORDER = [
     "quickstart.py",
     "plot_activation_boundaries.py",
+    "plot_activation_per_layer.py",
     "imbalanced.py",
     "training_curves.py",
+    "plot_early_stopping_scoring.py",
+    "plot_robust_and_quantile_regression.py",
     "dropout.py",
     "plot_hidden_embedding.py",
     "grid_search.py",
