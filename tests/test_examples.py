@@ -103,3 +103,27 @@ def test_gpu_benchmark_runs_on_the_cpu():
         "torch loop",
         "scikit-learn (CPU)",
     ]
+
+
+def test_scale_benchmark_runs_in_quick_mode():
+    # A smoke run of benchmarks/scale.py --quick, one case on one data set (the
+    # whole --quick run takes minutes): a fresh process per fit, each reporting
+    # its JSON, and the Markdown table. Nothing here looks at the times.
+    pytest.importorskip("torch")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "scale.py"),
+            *("--quick", "--cases", "adam-early-stopping", "--datasets", "1m"),
+            # One torch thread: on a loaded machine torch's default thread pool
+            # made this smoke run several times slower.
+            *("--torch-threads", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| case | data | skbp (s) | scikit-learn (s) |")
+    assert [row.split(" | ")[0] for row in rows[2:]] == ["| adam-early-stopping"]
