@@ -60,8 +60,13 @@ class HeldOutValidationMixin:
 
         The split is drawn on the host, over row numbers: the same draws as
         ``train_test_split`` over the arrays themselves, so every namespace
-        holds out the rows the NumPy fit holds out.  The validation targets
-        and weights stay on the host, where the score is computed.
+        holds out the rows the NumPy fit holds out.  The training part is
+        the caller's arrays with the training rows' numbers
+        (``TrainingData.index``), not a copy of them: batches are gathered
+        from the whole ``X``, as without a split (sparse ``X`` is copied, in
+        CSR, whose rows are cheap to take).  The validation rows are copied
+        (a tenth of the data by default).  The validation targets and
+        weights stay on the host, where the score is computed.
         """
         ops = primitives_for(data.X)
         # As scikit-learn's MLP: stratify on the boolean label encoding, and only
@@ -76,21 +81,17 @@ class HeldOutValidationMixin:
             test_size=self.validation_fraction,
             stratify=stratify,
         )
-        X_train, X_val = (
-            ops.take_rows(data.X, ops.from_host(i)) for i in (train, held_out)
-        )
-        y_train = ops.take_rows(data.y, ops.from_host(train))
+        X_val = ops.take_rows(data.X, ops.from_host(held_out))
         y_val = ops.to_host(data.y)[held_out]
-        sw_train = sw_val = None
+        sw_val = None
         if data.sample_weight is not None:
-            sw_train = ops.take_rows(data.sample_weight, ops.from_host(train))
             sw_val = data.host_sample_weight[held_out]
         if X_val.shape[0] < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        host_sw_train = None if sw_train is None else data.host_sample_weight[train]
+        host_sw_train = None if sw_val is None else data.host_sample_weight[train]
         for part, weights in (("training", host_sw_train), ("validation", sw_val)):
             if weights is not None and not weights.any():
                 raise ValueError(
@@ -98,10 +99,29 @@ class HeldOutValidationMixin:
                     "weights that are all zero. Use a different random_state or "
                     "validation_fraction, or give more samples non-zero weights."
                 )
-        if sp.issparse(X_train):
-            X_train = X_train.tocsr()
-        train = TrainingData(X_train, y_train, sw_train, host_sw_train)
-        return train, self._validation_scorer(X_val, y_val, sw_val)
+        return self._training_part(data, train), self._validation_scorer(
+            X_val, y_val, sw_val
+        )
+
+    @staticmethod
+    def _training_part(data, rows):
+        """The training rows of ``data``: its arrays and their numbers, or a copy.
+
+        Dense rows are named by number; a sparse ``X`` is copied to CSR.
+        """
+        if not sp.issparse(data.X):
+            return TrainingData(
+                data.X, data.y, data.sample_weight, data.host_sample_weight, rows
+            )
+        ops = primitives_for(data.X)
+        sample_weight = data.sample_weight
+        if sample_weight is not None:
+            sample_weight = ops.take_rows(sample_weight, rows)
+        return TrainingData(
+            ops.take_rows(data.X, rows).tocsr(),
+            ops.take_rows(data.y, rows),
+            sample_weight,
+        )
 
     def _validated_validation_set(
         self, X_val, y_val, sample_weight_val, dtype, n_outputs

@@ -340,11 +340,12 @@ class OutputLayer:
         """Write the weighted output delta into ``out``; return the loss.
 
         The delta is :meth:`gradient` times ``sample_weight / weight_sum``
-        (``1 / weight_sum`` without weights), the loss :meth:`loss`.  The
-        compiled ``output_delta_and_loss`` computes both in one pass where
-        it computes this output layer (``OUTPUT_DELTA_CODES``), takes the
-        arrays, and the rows are not a ``block``: the delta bit for bit,
-        the loss to rounding (summed in another order).
+        (``1 / weight_sum`` without weights), the loss :meth:`loss`, or for
+        a ``block`` its share ``sum(w_i L_i) / weight_sum`` of the loss of
+        all the rows.  The compiled ``output_delta_and_loss`` computes both
+        in one pass where it computes this output layer
+        (``OUTPUT_DELTA_CODES``) and takes the arrays: the delta bit for
+        bit, the loss to rounding (summed in another order).
 
         Parameters
         ----------
@@ -361,17 +362,16 @@ class OutputLayer:
             The array primitives of the arrays' namespace.
         block : bool
             Whether the rows are a block of the objective's rows
-            (``weight_sum`` is then more than theirs): the kernel, whose
-            loss is divided by ``weight_sum``, does not serve them.
+            (``weight_sum`` is then more than theirs).
 
         Returns
         -------
         loss : float or 0-d array
-            The weighted mean loss of these rows, as :meth:`loss` returns it.
+            The weighted mean loss of these rows, as :meth:`loss` returns it;
+            for a ``block``, its share of the loss of all the rows.
         """
         if (
-            not block
-            and self.kernel_code in OUTPUT_DELTA_CODES
+            self.kernel_code in OUTPUT_DELTA_CODES
             and (kernel := ops.fused_output) is not None
             and _output_kernel_takes(y, prediction, sample_weight)
         ):
@@ -390,7 +390,11 @@ class OutputLayer:
             delta /= weight_sum
         else:
             delta *= (sample_weight / weight_sum)[:, None]
-        return self.loss(y, raw, prediction, sample_weight, ops)
+        loss = self.loss(y, raw, prediction, sample_weight, ops)
+        if block:
+            own = y.shape[0] if sample_weight is None else ops.sum(sample_weight)
+            loss = loss * own / weight_sum  # its share, as the kernel returns it
+        return loss
 
 
 def _output_kernel_takes(y, prediction, sample_weight):

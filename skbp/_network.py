@@ -501,8 +501,6 @@ def loss_and_grad(
         block=weight_total is not None,
     )
     grad = backward(network, theta, activations, deltas, workspace)
-    if weight_total is not None:
-        loss = loss * block_weight / weight_total  # this block's share of J
     # The optimizer's step buffer is free until the gradient is complete.
     return add_penalty(
         loss,

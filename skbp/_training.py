@@ -232,12 +232,19 @@ class TrainingData:
     The estimator's fit steps read only ``n_samples``, ``n_features``,
     ``n_outputs``, ``dtype`` and ``ops`` from it; the training data of rows
     held elsewhere (:mod:`skbp.dask`) gives the same five.
+
+    ``index`` names the training rows among the arrays' rows, so that a part
+    of the caller's data (early stopping's training rows) is trained on
+    without a copy: training takes positions ``0 .. n_samples - 1``, and
+    :meth:`row_numbers` turns an epoch's order of positions into the rows of
+    ``X``, ``y`` and the weights that :meth:`rows` takes.
     """
 
     X: object
     y: object
     sample_weight: object = None
     host_sample_weight: np.ndarray = None
+    index: np.ndarray = None
 
     def __post_init__(self):
         if self.host_sample_weight is None and self.sample_weight is not None:
@@ -246,8 +253,26 @@ class TrainingData:
 
     @property
     def n_samples(self):
-        """Number of rows."""
-        return self.X.shape[0]
+        """Number of training rows."""
+        return self.X.shape[0] if self.index is None else self.index.shape[0]
+
+    def row_numbers(self, order):
+        """The rows of the arrays that an epoch's positions name, on the host.
+
+        Parameters
+        ----------
+        order : ndarray of int or None
+            The epoch's order of positions; None for their own order.
+
+        Returns
+        -------
+        rows : ndarray of int or None
+            None where the positions are the rows, in order (a slice of
+            ``X`` is then a batch).
+        """
+        if self.index is None:
+            return order
+        return self.index if order is None else self.index[order]
 
     @property
     def n_features(self):
@@ -275,7 +300,8 @@ class TrainingData:
         Parameters
         ----------
         index : slice or array of int
-            Rows to take; an array of the data's namespace and device.
+            Rows of the arrays to take (:meth:`row_numbers`); an array of the
+            data's namespace and device.
         buffers : tuple of (array, array), default=None
             Preallocated buffers for gathered rows of dense ``X`` and of
             ``y``; used when ``index`` is an array.
@@ -388,6 +414,7 @@ def run_epoch(loop, order):
     """
     workspace = loop.workspace
     ops = workspace.ops
+    order = loop.data.row_numbers(order)  # positions to rows, once an epoch
     plan = per_example_plan(loop, ops)
     if plan is not None:  # batch_size=1: the compiled loop (design principle 7)
         return run_per_example_epoch(plan, loop, order)
@@ -471,8 +498,8 @@ def _epoch_buffers(loop):
     if not _fits(workspace, loop.network, settings.batch_size, dtype, ops):
         loop.workspace = Workspace(loop.network, settings.batch_size, dtype, ops)
     loop.gather_buffers = None
-    if not settings.shuffle:
-        return
+    if not settings.shuffle and data.index is None:
+        return  # batches are slices of the arrays
     X_buffer = None
     if not sp.issparse(data.X):
         X_buffer = ops.empty((settings.batch_size, data.X.shape[1]), data.X.dtype)

@@ -140,6 +140,32 @@ def test_an_activation_per_layer_matches_the_numpy_loop(
     _assert_same_fit(*_both(make, X, y, monkeypatch, loop_calls), dtype)
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_early_stopping_runs_the_loop_over_the_training_rows(
+    shuffle, monkeypatch, loop_calls
+):
+    # The split names the training rows of the caller's X (no copy): the
+    # loop is given their numbers as its order, in the shuffled order or not.
+    X, rng = _data(np.float64, n_samples=200)
+    y = rng.integers(0, 3, X.shape[0])
+
+    def make():
+        return BackpropClassifier(
+            hidden_layer_sizes=(6,),
+            solver="sgd",
+            batch_size=1,
+            early_stopping=True,
+            shuffle=shuffle,
+            learning_rate_init=0.01,
+            max_iter=4,
+            random_state=0,
+        )
+
+    compiled, plain = _both(make, X, y, monkeypatch, loop_calls)
+    _assert_same_fit(compiled, plain, np.float64)
+    assert_allclose(compiled.validation_scores_, plain.validation_scores_)
+
+
 def _targets(kind, rng, n_samples):
     if kind == "binary":
         return rng.integers(0, 2, n_samples)
