@@ -36,6 +36,14 @@ OPTIONAL_FLAGS = [
 ]
 # MSVC: /fp:precise neither contracts nor reorders floating-point arithmetic.
 MSVC_FLAGS = ["/O2", "/fp:precise"]
+# skbp._kernels splits large calls across threads where the compiler has
+# OpenMP (GCC; clang with libomp); elsewhere its loops run serially.
+OPENMP_MODULES = ("skbp._kernels",)
+OPENMP_FLAGS = {"msvc": ["/openmp"]}
+OPENMP_PROBE = """
+#include <omp.h>
+int main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }
+"""
 
 NO_KERNELS = (
     "skbp: the compiled kernels were not built ({reason}); "
@@ -106,8 +114,12 @@ class OptionalBuildExt(build_ext):
 
     def build_extensions(self):
         flags = self._accepted_flags()
+        openmp = self._openmp_flags()
         for extension in self.extensions:
             extension.extra_compile_args = list(flags)
+            if extension.name in OPENMP_MODULES:
+                extension.extra_compile_args += openmp
+                extension.extra_link_args = list(openmp)
         super().build_extensions()
 
     def build_extension(self, extension):
@@ -124,6 +136,25 @@ class OptionalBuildExt(build_ext):
         return PORTABLE_FLAGS + [
             flag for flag in OPTIONAL_FLAGS if self._compiler_accepts(flag)
         ]
+
+    def _openmp_flags(self):
+        """OpenMP's flags where a probe compiles and links with them, else none."""
+        flags = OPENMP_FLAGS.get(self.compiler.compiler_type, ["-fopenmp"])
+        with tempfile.TemporaryDirectory() as directory:
+            source = os.path.join(directory, "openmp_probe.c")
+            with open(source, "w") as file:
+                file.write(OPENMP_PROBE)
+            try:
+                objects = self.compiler.compile(
+                    [source], output_dir=directory, extra_postargs=flags
+                )
+                self.compiler.link_executable(
+                    objects, "openmp_probe", output_dir=directory, extra_postargs=flags
+                )
+            except Exception:
+                print("skbp: no OpenMP; the kernels run on one thread", file=sys.stderr)
+                return []
+        return flags
 
     def _compiler_accepts(self, flag):
         """Whether a trivial C file compiles with ``flag`` without a warning."""

@@ -11,14 +11,27 @@ probabilities of ``softmax_rows`` (the C library's ``exp``, the row sum in
 order), which agree with NumPy's to rounding, a few units in the last place.
 ``tests/test_kernels.py`` compares them.
 
+Large calls split their work across threads with OpenMP (``prange``) where
+the build has it (``setup.py`` probes the compiler; elsewhere the loops run
+serially): the optimizer steps in chunks of ``CHUNK`` entries, the layer
+passes, the derivative and the softmax by rows.  Every entry or row is
+computed by the same operations whatever thread takes it, so the results do
+not depend on the number of threads, which follows OpenMP's limit (set by
+``threadpoolctl``).  The output delta's loss, a sum, is summed by blocks of
+``LOSS_BLOCK_ROWS`` rows, each block in order and the blocks in order, so it
+does not depend on the threads either.  Small calls stay on one thread:
+waking the others costs more than they save.
+
 Every kernel refuses, with a TypeError or a ValueError, what it cannot
 compute: None for an array, arrays of another dtype, shape or length than
 it needs, and a code it does not implement (the codes are those of
 skbp/_kernel_codes.py).  The checks cost O(1) per call.
 """
 
+from cython.parallel cimport prange
 from libc.float cimport DBL_MAX, FLT_MAX
 from libc.math cimport INFINITY, exp, log, sqrt, sqrtf
+from libc.stdlib cimport free, malloc
 
 from ._elementwise cimport floating, logaddexp0, sgd_element
 from ._kernel_codes cimport (
@@ -36,6 +49,50 @@ from ._kernel_codes cimport (
 # skbp/_kernel_codes.pxd), for tests/test_kernel_codes.py to compare with
 # skbp._kernel_codes.declaration().
 KERNEL_CODES = kernel_codes()
+
+# Entries of an optimizer step per thread's chunk, and the least work (array
+# entries) worth a second thread: below, one thread does it all.
+cdef Py_ssize_t CHUNK = 1 << 15
+cdef Py_ssize_t PARALLEL_ENTRIES = 1 << 16
+# Rows per partial sum of output_delta_and_loss's loss.
+cdef Py_ssize_t LOSS_BLOCK_ROWS = 256
+
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define SKBP_OPENMP 1
+    static int skbp_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    #define SKBP_OPENMP 0
+    static int skbp_max_threads(void) { return 1; }
+    #endif
+    """
+    int SKBP_OPENMP
+    int skbp_max_threads() nogil
+
+
+def openmp_enabled():
+    """Whether this module was compiled with OpenMP (large calls may use threads)."""
+    return bool(SKBP_OPENMP)
+
+
+def max_threads():
+    """The threads a large call would use now: OpenMP's limit (1 without OpenMP).
+
+    ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` sets it.
+    """
+    return skbp_max_threads()
+
+
+cdef inline Py_ssize_t _n_chunks(Py_ssize_t n, Py_ssize_t per_chunk) noexcept nogil:
+    return (n + per_chunk - 1) // per_chunk
+
+
+cdef inline Py_ssize_t _rows_per_chunk(Py_ssize_t n_columns) noexcept nogil:
+    """Rows of about ``CHUNK`` entries (at least one)."""
+    return CHUNK // n_columns if n_columns < CHUNK else 1
 
 
 # The refusals build their message only when they raise: the checks before
@@ -176,23 +233,58 @@ def adam_step(
         )
     if n == 0:
         return
+    cdef Py_ssize_t chunk, n_chunks = _n_chunks(n, CHUNK)
+    if n < PARALLEL_ENTRIES:
+        n_chunks = 1
     with nogil:
-        # Two loops, each branch-free so that it vectorises: the weights
-        # with the L2 term, then the biases without it.
-        _adam_range(
-            &theta[0], &grad[0], &first_moment[0], &second_moment[0],
-            &first_moment_out[0], &second_moment_out[0], 0, n_weights, True,
-            <floating>penalty_scale, <floating>beta_1, <floating>beta_2,
-            <floating>(1.0 - beta_1), <floating>(1.0 - beta_2),
-            <floating>epsilon, corrected,
-        )
-        _adam_range(
-            &theta[0], &grad[0], &first_moment[0], &second_moment[0],
-            &first_moment_out[0], &second_moment_out[0], n_weights, n, False,
-            <floating>penalty_scale, <floating>beta_1, <floating>beta_2,
-            <floating>(1.0 - beta_1), <floating>(1.0 - beta_2),
-            <floating>epsilon, corrected,
-        )
+        if n_chunks == 1:
+            _adam_chunk(
+                &theta[0], &grad[0], &first_moment[0], &second_moment[0],
+                &first_moment_out[0], &second_moment_out[0], 0, n, n_weights,
+                penalty_scale, beta_1, beta_2, epsilon, corrected,
+            )
+        else:
+            for chunk in prange(n_chunks, schedule="static"):
+                _adam_chunk(
+                    &theta[0], &grad[0], &first_moment[0], &second_moment[0],
+                    &first_moment_out[0], &second_moment_out[0], chunk * CHUNK,
+                    min((chunk + 1) * CHUNK, n), n_weights,
+                    penalty_scale, beta_1, beta_2, epsilon, corrected,
+                )
+
+
+cdef inline void _adam_chunk(
+    floating* theta,
+    const floating* grad,
+    const floating* first_moment,
+    const floating* second_moment,
+    floating* first_moment_out,
+    floating* second_moment_out,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    Py_ssize_t n_weights,
+    double penalty_scale,
+    double beta_1,
+    double beta_2,
+    double epsilon,
+    double corrected,
+) noexcept nogil:
+    """Adam on ``[start, stop)``: two loops, each branch-free so that it
+    vectorises, the weights (below ``n_weights``) with the L2 term, then the
+    biases without it."""
+    cdef Py_ssize_t middle = min(max(n_weights, start), stop)
+    _adam_range(
+        theta, grad, first_moment, second_moment, first_moment_out,
+        second_moment_out, start, middle, True, <floating>penalty_scale,
+        <floating>beta_1, <floating>beta_2, <floating>(1.0 - beta_1),
+        <floating>(1.0 - beta_2), <floating>epsilon, corrected,
+    )
+    _adam_range(
+        theta, grad, first_moment, second_moment, first_moment_out,
+        second_moment_out, middle, stop, False, <floating>penalty_scale,
+        <floating>beta_1, <floating>beta_2, <floating>(1.0 - beta_1),
+        <floating>(1.0 - beta_2), <floating>epsilon, corrected,
+    )
 
 
 cdef inline void _sgd_range(
@@ -276,18 +368,46 @@ def sgd_step(
         )
     if n == 0:
         return
+    cdef Py_ssize_t chunk, n_chunks = _n_chunks(n, CHUNK)
+    if n < PARALLEL_ENTRIES:
+        n_chunks = 1
     with nogil:
-        # Branch-free loops, so that each vectorises (see adam_step).
-        if nesterov:
-            _sgd_range(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
-                       0, n_weights, True, scale, rate, mu, True)
-            _sgd_range(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
-                       n_weights, n, False, scale, rate, mu, True)
+        if n_chunks == 1:
+            _sgd_chunk(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
+                       0, n, n_weights, scale, rate, mu, nesterov)
         else:
-            _sgd_range(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
-                       0, n_weights, True, scale, rate, mu, False)
-            _sgd_range(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
-                       n_weights, n, False, scale, rate, mu, False)
+            for chunk in prange(n_chunks, schedule="static"):
+                _sgd_chunk(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
+                           chunk * CHUNK, min((chunk + 1) * CHUNK, n), n_weights,
+                           scale, rate, mu, nesterov)
+
+
+cdef inline void _sgd_chunk(
+    floating* theta,
+    const floating* grad,
+    const floating* velocity,
+    floating* velocity_out,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    Py_ssize_t n_weights,
+    floating scale,
+    floating rate,
+    floating mu,
+    bint nesterov,
+) noexcept nogil:
+    """SGD on ``[start, stop)``: branch-free loops, so that each vectorises
+    (see ``_adam_chunk``)."""
+    cdef Py_ssize_t middle = min(max(n_weights, start), stop)
+    if nesterov:
+        _sgd_range(theta, grad, velocity, velocity_out, start, middle, True,
+                   scale, rate, mu, True)
+        _sgd_range(theta, grad, velocity, velocity_out, middle, stop, False,
+                   scale, rate, mu, True)
+    else:
+        _sgd_range(theta, grad, velocity, velocity_out, start, middle, True,
+                   scale, rate, mu, False)
+        _sgd_range(theta, grad, velocity, velocity_out, middle, stop, False,
+                   scale, rate, mu, False)
 
 
 def bias_activation(
@@ -328,15 +448,40 @@ def bias_activation(
             f"bias_activation: the bias has {bias.shape[0]} entries for "
             f"{n_units} units."
         )
+    if n_rows == 0 or n_units == 0:
+        return
+    cdef Py_ssize_t chunk, per_chunk = _rows_per_chunk(n_units)
+    cdef Py_ssize_t n_chunks = _n_chunks(n_rows, per_chunk)
+    if n_rows * n_units < PARALLEL_ENTRIES:
+        n_chunks, per_chunk = 1, n_rows
     with nogil:
-        # One loop per activation, so that each inner loop vectorises.
-        for i in range(n_rows):
-            if code == RELU:
-                _bias_relu_row(&z[i, 0], &bias[0], n_units)
-            elif code == LEAKY_RELU:
-                _bias_leaky_row(&z[i, 0], &bias[0], n_units, leak)
-            else:  # IDENTITY
-                _bias_row(&z[i, 0], &bias[0], n_units)
+        if n_chunks == 1:
+            _bias_activation_rows(z, bias, code, leak, 0, n_rows)
+        else:
+            for chunk in prange(n_chunks, schedule="static"):
+                _bias_activation_rows(
+                    z, bias, code, leak, chunk * per_chunk,
+                    min((chunk + 1) * per_chunk, n_rows),
+                )
+
+
+cdef void _bias_activation_rows(
+    floating[:, ::1] z,
+    const floating[::1] bias,
+    int code,
+    floating leak,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+) noexcept nogil:
+    cdef Py_ssize_t i, n_units = z.shape[1]
+    # One loop per activation, so that each inner loop vectorises.
+    for i in range(start, stop):
+        if code == RELU:
+            _bias_relu_row(&z[i, 0], &bias[0], n_units)
+        elif code == LEAKY_RELU:
+            _bias_leaky_row(&z[i, 0], &bias[0], n_units, leak)
+        else:  # IDENTITY
+            _bias_row(&z[i, 0], &bias[0], n_units)
 
 
 cdef inline void _bias_row(
@@ -410,14 +555,38 @@ def multiply_derivative(
             f"multiply_derivative: delta is {n_rows} x {n_units}, the "
             f"activation {activation.shape[0]} x {activation.shape[1]}."
         )
+    if n_rows == 0 or n_units == 0:
+        return
+    cdef Py_ssize_t chunk, per_chunk = _rows_per_chunk(n_units)
+    cdef Py_ssize_t n_chunks = _n_chunks(n_rows, per_chunk)
+    if n_rows * n_units < PARALLEL_ENTRIES:
+        n_chunks, per_chunk = 1, n_rows
+    with nogil:
+        if n_chunks == 1:
+            _derivative_rows(delta, activation, negative, 0, n_rows)
+        else:
+            for chunk in prange(n_chunks, schedule="static"):
+                _derivative_rows(
+                    delta, activation, negative, chunk * per_chunk,
+                    min((chunk + 1) * per_chunk, n_rows),
+                )
+
+
+cdef void _derivative_rows(
+    floating[:, ::1] delta,
+    const floating[:, ::1] activation,
+    floating negative,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+) noexcept nogil:
+    cdef Py_ssize_t i, j, n_units = delta.shape[1]
     cdef floating* row
     cdef const floating* output
-    with nogil:
-        for i in range(n_rows):
-            row = &delta[i, 0]
-            output = &activation[i, 0]
-            for j in range(n_units):
-                row[j] = row[j] * (1 if output[j] > 0 else negative)
+    for i in range(start, stop):
+        row = &delta[i, 0]
+        output = &activation[i, 0]
+        for j in range(n_units):
+            row[j] = row[j] * (1 if output[j] > 0 else negative)
 
 
 ctypedef fused target:
@@ -506,11 +675,10 @@ def output_delta_and_loss(
         that are not one per sample, or arrays of another number of
         dimensions or not C-contiguous.
     """
-    cdef Py_ssize_t i, k, n_rows = raw.shape[0], n_outputs = raw.shape[1]
+    cdef Py_ssize_t n_rows = raw.shape[0], n_outputs = raw.shape[1]
     cdef bint weighted = sample_weight is not None
     cdef floating total = <floating>weight_sum
-    cdef floating share, residual
-    cdef double loss = 0.0, sample_loss
+    cdef double loss = 0.0
     if (
         code != SOFTMAX_LOG_LOSS
         and code != LOGISTIC_LOG_LOSS
@@ -538,21 +706,72 @@ def output_delta_and_loss(
             f"output_delta_and_loss: {sample_weight.shape[0]} sample weights "
             f"for {n_rows} samples."
         )
-    with nogil:
-        for i in range(n_rows):
-            if weighted:
-                share = sample_weight[i] / total
-            for k in range(n_outputs):
-                residual = prediction[i, k] - <floating>y[i, k]
-                if weighted:
-                    delta[i, k] = residual * share
-                else:
-                    delta[i, k] = residual / total
-            sample_loss = _sample_loss(
-                &prediction[i, 0], &raw[i, 0], &y[i, 0], n_outputs, code
+    if n_rows <= LOSS_BLOCK_ROWS:
+        with nogil:
+            loss = _delta_and_loss_rows(
+                prediction, raw, y, sample_weight, total, delta, code, 0, n_rows
             )
-            loss += sample_loss * sample_weight[i] if weighted else sample_loss
+        return loss / weight_sum
+    # Partial sums of blocks of rows, added in order: the same sum whatever
+    # the number of threads that computed the blocks.
+    cdef Py_ssize_t block, n_blocks = _n_chunks(n_rows, LOSS_BLOCK_ROWS)
+    cdef double* partial = <double*>malloc(n_blocks * sizeof(double))
+    if partial == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            if n_rows * n_outputs < PARALLEL_ENTRIES:
+                for block in range(n_blocks):
+                    partial[block] = _delta_and_loss_rows(
+                        prediction, raw, y, sample_weight, total, delta, code,
+                        block * LOSS_BLOCK_ROWS,
+                        min((block + 1) * LOSS_BLOCK_ROWS, n_rows),
+                    )
+            else:
+                for block in prange(n_blocks, schedule="static"):
+                    partial[block] = _delta_and_loss_rows(
+                        prediction, raw, y, sample_weight, total, delta, code,
+                        block * LOSS_BLOCK_ROWS,
+                        min((block + 1) * LOSS_BLOCK_ROWS, n_rows),
+                    )
+            for block in range(n_blocks):
+                loss += partial[block]
+    finally:
+        free(partial)
     return loss / weight_sum
+
+
+cdef double _delta_and_loss_rows(
+    const floating[:, ::1] prediction,
+    const floating[:, ::1] raw,
+    const target[:, ::1] y,
+    const floating[::1] sample_weight,
+    floating total,
+    floating[:, ::1] delta,
+    int code,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+) noexcept nogil:
+    """Rows ``[start, stop)`` of output_delta_and_loss: write their delta,
+    return their weighted loss, summed in order."""
+    cdef Py_ssize_t i, k, n_outputs = raw.shape[1]
+    cdef bint weighted = sample_weight is not None
+    cdef floating share, residual
+    cdef double loss = 0.0, sample_loss
+    for i in range(start, stop):
+        if weighted:
+            share = sample_weight[i] / total
+        for k in range(n_outputs):
+            residual = prediction[i, k] - <floating>y[i, k]
+            if weighted:
+                delta[i, k] = residual * share
+            else:
+                delta[i, k] = residual / total
+        sample_loss = _sample_loss(
+            &prediction[i, 0], &raw[i, 0], &y[i, 0], n_outputs, code
+        )
+        loss += sample_loss * sample_weight[i] if weighted else sample_loss
+    return loss
 
 
 def softmax_rows(
@@ -588,40 +807,65 @@ def softmax_rows(
         For arrays of different shapes, no outputs, or arrays of another
         number of dimensions or not C-contiguous.
     """
-    cdef Py_ssize_t i, k, n_rows = raw.shape[0], n_outputs = raw.shape[1]
+    cdef Py_ssize_t n_rows = raw.shape[0], n_outputs = raw.shape[1]
     cdef floating low = <floating>lowest
     cdef floating high = <floating>highest
-    cdef floating largest = FLT_MAX if floating is float else DBL_MAX
-    cdef floating shift, value
-    cdef const floating* row
-    cdef floating* probabilities
-    cdef double total
     if n_outputs < 1 or out.shape[0] != n_rows or out.shape[1] != n_outputs:
         _refuse_shapes(
             "softmax_rows",
             "raw and out",
             ((n_rows, n_outputs), (out.shape[0], out.shape[1])),
         )
+    if n_rows == 0:
+        return
+    cdef Py_ssize_t chunk, per_chunk = _rows_per_chunk(n_outputs)
+    cdef Py_ssize_t n_chunks = _n_chunks(n_rows, per_chunk)
+    if n_rows * n_outputs < PARALLEL_ENTRIES:
+        n_chunks, per_chunk = 1, n_rows
     with nogil:
-        for i in range(n_rows):
-            row = &raw[i, 0]
-            probabilities = &out[i, 0]
-            for k in range(n_outputs):  # finite_raw; NaN stays NaN
-                value = row[k]
-                probabilities[k] = (
-                    largest if value > largest
-                    else (-largest if value < -largest else value)
+        if n_chunks == 1:
+            _softmax_rows(raw, out, low, high, 0, n_rows)
+        else:
+            for chunk in prange(n_chunks, schedule="static"):
+                _softmax_rows(
+                    raw, out, low, high, chunk * per_chunk,
+                    min((chunk + 1) * per_chunk, n_rows),
                 )
-            shift = probabilities[0]
-            for k in range(1, n_outputs):
-                if probabilities[k] > shift:
-                    shift = probabilities[k]
-            total = 0.0
-            for k in range(n_outputs):
-                probabilities[k] = <floating>exp(probabilities[k] - shift)
-                total += probabilities[k]
-            for k in range(n_outputs):
-                value = <floating>(probabilities[k] / total)
-                probabilities[k] = (
-                    low if value < low else (high if value > high else value)
-                )
+
+
+cdef void _softmax_rows(
+    const floating[:, ::1] raw,
+    floating[:, ::1] out,
+    floating low,
+    floating high,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+) noexcept nogil:
+    cdef Py_ssize_t i, k, n_outputs = raw.shape[1]
+    cdef floating largest = FLT_MAX if floating is float else DBL_MAX
+    cdef floating shift, value
+    cdef const floating* row
+    cdef floating* probabilities
+    cdef double total
+    for i in range(start, stop):
+        row = &raw[i, 0]
+        probabilities = &out[i, 0]
+        for k in range(n_outputs):  # finite_raw; NaN stays NaN
+            value = row[k]
+            probabilities[k] = (
+                largest if value > largest
+                else (-largest if value < -largest else value)
+            )
+        shift = probabilities[0]
+        for k in range(1, n_outputs):
+            if probabilities[k] > shift:
+                shift = probabilities[k]
+        total = 0.0
+        for k in range(n_outputs):
+            probabilities[k] = <floating>exp(probabilities[k] - shift)
+            total += probabilities[k]
+        for k in range(n_outputs):
+            value = <floating>(probabilities[k] / total)
+            probabilities[k] = (
+                low if value < low else (high if value > high else value)
+            )

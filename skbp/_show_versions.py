@@ -55,12 +55,22 @@ def _compiled_kernels():
     status = {}
     for module, role in COMPILED_MODULES.items():
         try:
-            importlib.import_module(module)
+            compiled = importlib.import_module(module)
         except ImportError:
             status[module] = f"not built: the NumPy path runs ({role})"
         else:
-            status[module] = f"in use ({role})"
+            status[module] = f"in use ({role}){_threads(compiled)}"
     return status
+
+
+def _threads(compiled):
+    """How many threads a large call of a compiled module may use, if it says."""
+    if not hasattr(compiled, "openmp_enabled"):
+        return ""
+    if not compiled.openmp_enabled():
+        return "; built without OpenMP: one thread"
+    threads = compiled.max_threads()
+    return f"; OpenMP, up to {threads} thread{'s' if threads != 1 else ''}"
 
 
 def _blas_info():

@@ -55,3 +55,17 @@ def test_no_torch_section_without_torch(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "torch", None)
     skbp.show_versions()
     assert "torch devices:" not in capsys.readouterr().out
+
+
+def test_the_kernels_threads_are_reported():
+    from threadpoolctl import threadpool_limits
+
+    from skbp._kernels import openmp_enabled
+
+    status = _show_versions._compiled_kernels()["skbp._kernels"]
+    if not openmp_enabled():
+        assert status.endswith("built without OpenMP: one thread")
+        return
+    with threadpool_limits(limits=1, user_api="openmp"):
+        limited = _show_versions._compiled_kernels()["skbp._kernels"]
+    assert limited.endswith("OpenMP, up to 1 thread")
