@@ -8,6 +8,8 @@ a second thread.  Where the build has no OpenMP, every call runs on one
 thread and these tests check that path against NumPy only.
 """
 
+import os
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -177,3 +179,24 @@ def test_a_fit_is_the_same_on_one_and_many_threads():
         one, many = _on_one_and_all_threads(fit)
     assert_array_equal(one[0], many[0])
     assert_array_equal(one[1], many[1])
+
+
+def test_openmp_is_loaded_with_sleeping_threads_and_the_environment_kept(
+    monkeypatch,
+):
+    # OpenMP reads its wait policy when it loads: PASSIVE then, and the
+    # environment as it was afterwards; a policy the user chose is kept.
+    from skbp._primitives import _sleeping_openmp_threads
+
+    for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME"):
+        monkeypatch.delenv(name, raising=False)
+    with _sleeping_openmp_threads():
+        assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setenv("GOMP_SPINCOUNT", "1000")
+    with _sleeping_openmp_threads():
+        assert "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    with _sleeping_openmp_threads():
+        assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
