@@ -40,3 +40,25 @@ def array_api_dispatch():
             "scikit-learn's array-API dispatch is unavailable with scipy "
             f"{scipy.__version__}: {why}"
         )
+
+
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler for the test, whatever the harness installed.
+
+    skbp's Ctrl-C guard installs its handler only over Python's default one
+    (it leaves an application's own handler alone). A harness that keeps a
+    handler of its own (mutmut's workers, some IDE runners) would otherwise
+    turn the Ctrl-C tests into tests of that harness.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -27,6 +27,9 @@ from skbp import BackpropClassifier, BackpropRegressor
 from skbp._interrupt import GracefulInterrupt
 from skbp._optimizers import SGD, Adam
 
+# Ctrl-C tests need Python's own SIGINT handler (conftest.py).
+pytestmark = pytest.mark.usefixtures("python_sigint_handler")
+
 BATCH = 10
 INTERRUPTED = "Training interrupted by user"
 

@@ -38,7 +38,11 @@ import skbp._lbfgs
 import skbp._training
 from skbp import BackpropClassifier
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+    # Ctrl-C tests need Python's own SIGINT handler (conftest.py).
+    pytest.mark.usefixtures("python_sigint_handler"),
+]
 
 
 def _data():

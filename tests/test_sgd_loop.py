@@ -33,6 +33,9 @@ from skbp._kernel_codes import (
 from skbp._primitives import NUMPY
 from skbp._sgd_loop import sgd_epoch
 
+# Ctrl-C tests need Python's own SIGINT handler (conftest.py).
+pytestmark = pytest.mark.usefixtures("python_sigint_handler")
+
 TOLERANCE = {np.float64: 1e-12, np.float32: 2e-5}
 # The activations the loop implements: all but those without a code.
 ACTIVATIONS = sorted(
