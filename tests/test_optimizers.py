@@ -8,6 +8,7 @@ coordinate where the rule is elementwise.
 
 import copy
 import math
+import pickle
 import tracemalloc
 
 import numpy as np
@@ -320,3 +321,20 @@ def test_apply_updates_theta_in_place_without_allocating(name, layout, penalized
     reference_theta += optimizer.update(expected_grad, reference_state, LR)
     # The compiled steps are the NumPy update bit for bit (tests/test_kernels.py).
     assert_array_equal(theta, reference_theta)
+
+
+@pytest.mark.parametrize("optimizer", [SGD(0.9, True), Adam(0.9, 0.999, 1e-8)])
+def test_a_pickled_state_leaves_its_bookkeeping_behind(optimizer):
+    # The spare arrays and the guard flag are bookkeeping of one call, not
+    # state: a pickle (and skops) holds the state's own arrays only, and the
+    # loaded state writes in place until it is guarded again.
+    theta = np.arange(6.0)
+    state = optimizer.init(theta)
+    state.guard()
+    state.write_targets()  # allocates the spare arrays
+    assert state._guarded and state._spare is not None
+    pickled = state.__getstate__()
+    assert "_spare" not in pickled and "_guarded" not in pickled
+    loaded = pickle.loads(pickle.dumps(state))
+    assert loaded._spare is None and not loaded._guarded
+    assert loaded.write_targets() == loaded.arrays()
