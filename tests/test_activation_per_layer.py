@@ -130,7 +130,9 @@ def test_each_layer_is_initialised_by_its_own_activation():
 def test_hidden_activations_are_each_layers_closed_form():
     _, X, y = _data()
     model = _fit(
-        BackpropClassifier((6, 5, 4), activation=MIXED, solver="lbfgs", max_iter=20),
+        BackpropClassifier(
+            (6, 5, 4), activation=MIXED, solver="lbfgs", max_iter=20, random_state=0
+        ),
         X,
         y,
     )
@@ -152,7 +154,20 @@ def test_hidden_activations_are_each_layers_closed_form():
 )
 def test_gradients_agree_with_finite_differences(activation):
     _, X, y = _data(seed=3, n_samples=30)
-    model = _fit(BackpropClassifier((5, 4, 3), activation=activation, max_iter=5), X, y)
+    model = BackpropClassifier(
+        (5, 4, 3), activation=activation, max_iter=5, random_state=0
+    )
+    model = _fit(model, X, y)
+    # Central differences straddle a kink (ReLU at 0) when a pre-activation
+    # lies within a step of it, and then disagree with any derivative: with
+    # an unseeded fit that happened once in CI (relative error 0.85).  The
+    # seeded fit keeps every pre-activation well away from the kinks.
+    a = X
+    for layer, name in enumerate(activation):
+        z = a @ model.coefs_[layer] + model.intercepts_[layer]
+        if name == "relu":
+            assert np.abs(z).min() > 1e-4
+        a = model.hidden_activations(X, layer=layer)
     assert check_gradients(model, X, y) < 1e-4
 
 
@@ -213,7 +228,9 @@ def test_onnx_export_follows_each_layer():
     _, X, y = _data()
     X = X.astype(np.float32)
     model = _fit(
-        BackpropClassifier((6, 5, 4), activation=MIXED, solver="lbfgs", max_iter=40),
+        BackpropClassifier(
+            (6, 5, 4), activation=MIXED, solver="lbfgs", max_iter=40, random_state=0
+        ),
         X,
         y,
     )

@@ -135,7 +135,8 @@ def test_inside_a_pipeline_with_skl2onnx_and_zipmap():
     rng, X = _data(np.float32, seed=3)
     y = _classifier_targets(rng, X, "multiclass")
     pipeline = make_pipeline(
-        StandardScaler(), BackpropClassifier((6,), solver="lbfgs", max_iter=60)
+        StandardScaler(),
+        BackpropClassifier((6,), solver="lbfgs", max_iter=60, random_state=0),
     ).fit(X, y)
     labels, proba = _run(skl2onnx.to_onnx(pipeline, X[:1]), X)  # skl2onnx's own call
     # skl2onnx's scaler multiplies by 1 / scale where scikit-learn divides: its

@@ -44,7 +44,8 @@ def test_the_blocked_objective_is_one_pass_to_rounding(dtype, weighted, monkeypa
     if weighted:
         sample_weight = rng.uniform(0, 2, X.shape[0]).astype(dtype)
         sample_weight[1000:1300] = 0  # a block (of 100 rows) that weighs nothing
-    model = BackpropClassifier((8, 5), solver="lbfgs", max_iter=3).fit(X, y)
+    model = BackpropClassifier((8, 5), solver="lbfgs", max_iter=3, random_state=0)
+    model.fit(X, y)
     theta = model._theta
     one_pass = _objective(model, X, y, sample_weight, X.shape[0], monkeypatch)
     loss, grad = one_pass(theta)
