@@ -179,8 +179,10 @@ def test_the_l2_term_fused_into_the_step_is_bitwise_add_penalty(name, dtype):
     fused = reference.copy()
     state_reference, state_fused = optimizer.init(reference), optimizer.init(fused)
     # alpha / sum(sample_weight): a Python float, or a float32 scalar when
-    # the weights are float32 (NumPy then multiplies in float32 too).
-    for scale in (1e-4 / 32, dtype(0.3) / dtype(7.0), 2.5):
+    # the weights are float32 (NumPy then multiplies in float32 too).  A
+    # NumPy float64 (a caller's np.float64 alpha) NumPy multiplies by in
+    # float64, which the kernel does not: the NumPy path must serve it.
+    for scale in (1e-4 / 32, dtype(0.3) / dtype(7.0), 2.5, np.float64(0.3) / 7):
         penalty = (321, scale)  # the first 321 entries are weights
         grad = rng.normal(size=500).astype(dtype)
         _penalised_reference(optimizer, reference, grad, state_reference, 0.01, penalty)

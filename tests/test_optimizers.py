@@ -338,3 +338,22 @@ def test_a_pickled_state_leaves_its_bookkeeping_behind(optimizer):
     loaded = pickle.loads(pickle.dumps(state))
     assert loaded._spare is None and not loaded._guarded
     assert loaded.write_targets() == loaded.arrays()
+
+
+@pytest.mark.parametrize("optimizer", [SGD(0.9, True), Adam(0.9, 0.999, 1e-8)])
+def test_guarded_steps_alternate_between_two_sets_of_arrays(optimizer):
+    # A guarded step writes aside and the arrays it replaced become the next
+    # guarded step's targets: two buffers per array, whatever the number of
+    # steps, and nothing allocated after the first.
+    state = optimizer.init(np.arange(6.0))
+    first = state.arrays()
+    replaced = None  # the arrays the previous guarded step replaced
+    for _ in range(4):
+        state.guard()
+        targets = state.write_targets()
+        if replaced is not None:
+            assert all(t is r for t, r in zip(targets, replaced, strict=True))
+        replaced = state.arrays()
+        state.commit(targets)
+        assert all(a is t for a, t in zip(state.arrays(), targets, strict=True))
+    assert all(a is f for a, f in zip(state.arrays(), first, strict=True))
