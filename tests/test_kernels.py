@@ -344,6 +344,50 @@ def test_output_kernel_delta_is_bitwise_and_loss_agrees(
     np.testing.assert_allclose(loss_value, expected_loss, rtol=rtol)
 
 
+@pytest.mark.parametrize(
+    ("prediction_dtype", "weights", "served"),
+    [
+        (np.float64, None, True),
+        (np.float32, None, True),
+        (np.float64, np.float64, True),
+        # Weights of another dtype than the predictions: the kernel would
+        # refuse them, so the NumPy expressions serve.
+        (np.float32, np.float64, False),
+        (np.float64, np.float32, False),
+    ],
+)
+def test_the_output_kernel_serves_exactly_the_arrays_it_takes(
+    prediction_dtype, weights, served, monkeypatch
+):
+    from skbp._losses import get_output_layer
+
+    output = get_output_layer("log_loss", "softmax")
+    rng = np.random.default_rng(13)
+    raw = rng.normal(size=(30, 4)).astype(prediction_dtype)
+    prediction = output.link(raw, np.empty_like(raw))
+    y = np.eye(4, dtype=bool)[rng.integers(0, 4, 30)]
+    sample_weight = None if weights is None else rng.uniform(0, 2, 30).astype(weights)
+    weight_sum = 30.0 if sample_weight is None else float(sample_weight.sum())
+    calls = []
+
+    def counted(*args):
+        calls.append(args)
+        return output_delta_and_loss(*args)
+
+    monkeypatch.setattr(type(NUMPY), "fused_output", staticmethod(counted))
+    delta = np.empty_like(raw)
+    loss = output.delta_and_loss(
+        y, raw, prediction, sample_weight, weight_sum, delta, block=False
+    )
+    assert len(calls) == served
+    expected_delta, expected_loss = _numpy_delta_and_loss(
+        output, prediction, raw, y, sample_weight, weight_sum
+    )
+    assert_array_equal(delta, expected_delta)
+    rtol = 1e-6 if prediction_dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(loss, expected_loss, rtol=rtol)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_fit_with_the_output_kernel_takes_the_same_steps(dtype, monkeypatch):
     rng = np.random.default_rng(11)
