@@ -344,28 +344,43 @@ def test_output_kernel_delta_is_bitwise_and_loss_agrees(
     np.testing.assert_allclose(loss_value, expected_loss, rtol=rtol)
 
 
+def _targets_for_the_output_kernel(kind, rng, dtype):
+    """Class indicators (C- or Fortran-ordered booleans) or float values."""
+    if kind == "float":
+        return rng.normal(size=(30, 4)).astype(dtype)
+    onehot = np.eye(4, dtype=bool)[rng.integers(0, 4, 30)]
+    return onehot if kind == "indicators" else np.asfortranarray(onehot)
+
+
 @pytest.mark.parametrize(
-    ("prediction_dtype", "weights", "served"),
+    ("prediction_dtype", "targets", "weights", "served"),
     [
-        (np.float64, None, True),
-        (np.float32, None, True),
-        (np.float64, np.float64, True),
-        # Weights of another dtype than the predictions: the kernel would
-        # refuse them, so the NumPy expressions serve.
-        (np.float32, np.float64, False),
-        (np.float64, np.float32, False),
+        (np.float64, "indicators", None, True),
+        (np.float32, "indicators", None, True),
+        (np.float64, "indicators", np.float64, True),
+        (np.float32, ("float", np.float32), np.float32, True),
+        # Weights or targets the kernel would refuse (another dtype than the
+        # predictions', or not C-ordered): the NumPy expressions serve.
+        (np.float32, "indicators", np.float64, False),
+        (np.float64, "indicators", np.float32, False),
+        (np.float32, ("float", np.float64), None, False),
+        (np.float64, ("float", np.float32), None, False),
+        (np.float64, "indicators, Fortran-ordered", None, False),
     ],
+    ids=str,
 )
 def test_the_output_kernel_serves_exactly_the_arrays_it_takes(
-    prediction_dtype, weights, served, monkeypatch
+    prediction_dtype, targets, weights, served, monkeypatch
 ):
     from skbp._losses import get_output_layer
 
-    output = get_output_layer("log_loss", "softmax")
+    kind, target_dtype = targets if isinstance(targets, tuple) else (targets, None)
+    link = "identity" if kind == "float" else "softmax"
+    output = get_output_layer("squared_error" if kind == "float" else "log_loss", link)
     rng = np.random.default_rng(13)
     raw = rng.normal(size=(30, 4)).astype(prediction_dtype)
     prediction = output.link(raw, np.empty_like(raw))
-    y = np.eye(4, dtype=bool)[rng.integers(0, 4, 30)]
+    y = _targets_for_the_output_kernel(kind, rng, target_dtype)
     sample_weight = None if weights is None else rng.uniform(0, 2, 30).astype(weights)
     weight_sum = 30.0 if sample_weight is None else float(sample_weight.sum())
     calls = []
