@@ -293,6 +293,68 @@ def test_fits_and_predictions_with_the_layer_kernels_are_bitwise_without(
     assert_array_equal(fused_proba, plain.predict_proba(X))
 
 
+def _counting(kernel, calls):
+    """``kernel``, as the primitives hold it, recording each call."""
+
+    def counted(*args):
+        calls.append(args)
+        return kernel(*args)
+
+    return staticmethod(counted)
+
+
+# (first array's dtype, second array's dtype, layout of the second, served)
+_LAYER_KERNEL_ARRAYS = [
+    (np.float64, np.float64, "C", True),
+    (np.float32, np.float32, "C", True),
+    # Arrays the kernels would refuse: the NumPy expressions serve.
+    (np.float32, np.float64, "C", False),
+    (np.float64, np.float32, "C", False),
+    (np.float64, np.float64, "F", False),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "layout", "served"), _LAYER_KERNEL_ARRAYS)
+def test_the_derivative_kernel_serves_exactly_the_arrays_it_takes(
+    first, second, layout, served, monkeypatch
+):
+    from skbp._activations import ACTIVATIONS
+
+    relu = ACTIVATIONS["relu"]
+    rng = np.random.default_rng(14)
+    delta = rng.normal(size=(20, 6)).astype(first)
+    output = np.maximum(rng.normal(size=(20, 6)), 0).astype(second, order=layout)
+    expected = relu.multiply_derivative(output, delta.copy())
+    calls = []
+    monkeypatch.setattr(
+        type(NUMPY), "fused_derivative", _counting(multiply_derivative, calls)
+    )
+    assert_array_equal(relu.apply_derivative(output, delta), expected)
+    assert len(calls) == served
+
+
+@pytest.mark.parametrize(("first", "second", "layout", "served"), _LAYER_KERNEL_ARRAYS)
+def test_the_bias_activation_kernel_serves_exactly_the_arrays_it_takes(
+    first, second, layout, served, monkeypatch
+):
+    from skbp._activations import ACTIVATIONS
+
+    relu = ACTIVATIONS["relu"]
+    rng = np.random.default_rng(15)
+    # The layer's product z (first) and its bias (second; "F" lays out z).
+    z = rng.normal(size=(20, 6)).astype(first, order=layout)
+    bias = rng.normal(size=6).astype(second)
+    expected = z.copy()
+    expected += bias  # in z's dtype, as the layer adds it
+    expected = relu.forward(expected)
+    calls = []
+    monkeypatch.setattr(
+        type(NUMPY), "fused_bias_activation", _counting(bias_activation, calls)
+    )
+    assert_array_equal(relu.add_bias_and_activate(z, bias), expected)
+    assert len(calls) == served
+
+
 def _numpy_delta_and_loss(output, prediction, raw, y, sample_weight, weight_sum):
     """loss_and_grad's NumPy expressions for the output delta and the loss."""
     delta = output.gradient(y, raw, prediction, np.empty_like(raw))
