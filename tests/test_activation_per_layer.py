@@ -2,8 +2,9 @@
 
 References: closed forms of each activation (NumPy, scipy), finite
 differences of the objective, the one-activation fit (a tuple of one name
-repeated is that fit, bit for bit, and so scikit-learn's), onnxruntime, and
-the single-machine fit for :mod:`skbp.dask`.
+repeated is that fit, bit for bit, and so scikit-learn's).  With the
+optional extras: the export, against onnxruntime, in ``tests/test_onnx.py``,
+and the cluster fit, against the single-machine one, in ``tests/test_dask.py``.
 """
 
 import math
@@ -11,7 +12,6 @@ import pickle
 import warnings
 
 import numpy as np
-import onnxruntime
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import erfc, expit
@@ -19,7 +19,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skbp import BackpropClassifier, BackpropRegressor, check_gradients
-from skbp.onnx import to_onnx
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -222,22 +221,3 @@ def test_a_model_saved_with_one_activation_name_loads():
     loaded.__setstate__(state)
     assert [a.name for a in loaded._network.hidden] == ["tanh", "tanh"]
     assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-
-
-def test_onnx_export_follows_each_layer():
-    _, X, y = _data()
-    X = X.astype(np.float32)
-    model = _fit(
-        BackpropClassifier(
-            (6, 5, 4), activation=MIXED, solver="lbfgs", max_iter=40, random_state=0
-        ),
-        X,
-        y,
-    )
-    # The parameter changed after the fit: the fitted activations are exported.
-    model.set_params(activation="identity")
-    onnx_model = to_onnx(model, X[:1], options={"zipmap": False})
-    session = onnxruntime.InferenceSession(onnx_model.SerializeToString())
-    labels, proba = session.run(None, {session.get_inputs()[0].name: X})
-    assert_array_equal(labels, model.predict(X))
-    assert_allclose(proba, model.predict_proba(X), rtol=1e-5, atol=1e-6)

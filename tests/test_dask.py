@@ -12,21 +12,19 @@ import time
 import tracemalloc
 import warnings
 
+import dask.array as da
+import dask.dataframe as dd
+import distributed
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skbp
-
-distributed = pytest.importorskip("distributed")
-da = pytest.importorskip("dask.array")
-dd = pytest.importorskip("dask.dataframe")
-
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
-
-from skbp import dask as skbp_dask  # noqa: E402
+from skbp import dask as skbp_dask
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -177,7 +175,6 @@ def test_float32_stays_float32(client):
 
 
 def test_dask_dataframe_input_keeps_feature_names(client):
-    pd = pytest.importorskip("pandas")
     rng, X, _ = _data()
     y = _labels(rng, X, "strings")
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])

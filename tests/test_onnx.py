@@ -72,6 +72,21 @@ def test_every_activation(activation, dtype):
     _assert_classifier_exports(model, X, tolerance)
 
 
+def test_an_activation_per_layer_exports_the_fitted_ones():
+    rng, X = _data(np.float32)
+    y = _classifier_targets(rng, X, "multiclass")
+    model = BackpropClassifier(
+        (6, 5, 4),
+        activation=("logistic", "gelu", "relu"),
+        solver="lbfgs",
+        max_iter=40,
+        random_state=0,
+    ).fit(X, y)
+    # The parameter changed after the fit: the fitted activations are exported.
+    model.set_params(activation="identity")
+    _assert_classifier_exports(model, X, TOLERANCE[np.float32])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     ("kind", "loss"),

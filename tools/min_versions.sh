@@ -23,8 +23,9 @@
 #
 # The core tests: tests/ and the doctests in skbp/ (pyproject's testpaths),
 # less those of the optional extras and of the docs and examples (the
-# --ignore list below: the test extra's dask, onnx, matplotlib and rich are
-# not installed here, and the tests that need them import them plainly);
+# --ignore list below: the test extra's dask, onnx, matplotlib, rich and
+# skops are not installed here, and the tests that need them import them
+# plainly);
 # torch, optional for the tests too, is skipped with pytest.importorskip.
 # The test extra's pytest, hypothesis, pandas (imported by core test
 # modules) and array-api-strict (cheap, and it exercises the array-API
@@ -176,6 +177,7 @@ status=0
     --ignore=tests/test_onnx.py \
     --ignore=tests/test_display.py \
     --ignore=tests/test_progress_bar.py \
+    --ignore=tests/test_skops.py \
     --ignore=tests/test_examples.py \
     --ignore=tests/test_examples_optional.py \
     --ignore=tests/test_docs.py \
