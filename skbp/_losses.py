@@ -390,11 +390,15 @@ class OutputLayer:
             delta /= weight_sum
         else:
             delta *= (sample_weight / weight_sum)[:, None]
-        loss = self.loss(y, raw, prediction, sample_weight, ops)
-        if block:
-            own = y.shape[0] if sample_weight is None else ops.sum(sample_weight)
-            loss = loss * own / weight_sum  # its share, as the kernel returns it
-        return loss
+        if not block:
+            return self.loss(y, raw, prediction, sample_weight, ops)
+        # The block's share, sum(w_i L_i) / weight_sum, as the kernel returns
+        # it: summed rather than averaged over the block and scaled back, so
+        # that a block whose rows all weigh nothing adds 0, not 0 / 0.
+        per_sample = self.per_sample_loss(y, raw, prediction, ops)
+        if sample_weight is not None:
+            return ops.scalar(per_sample @ sample_weight) / weight_sum
+        return ops.scalar(ops.sum(per_sample)) / weight_sum
 
 
 def _output_kernel_takes(y, prediction, sample_weight):

@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import skbp._lbfgs as lbfgs
 from skbp import BackpropClassifier, BackpropRegressor
+from skbp._primitives import NUMPY
 from skbp._training import TrainingData
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -36,9 +37,16 @@ def _objective(model, X, y, sample_weight, block_rows, monkeypatch):
     return lbfgs.local_objective(model._network, data, 1e-3, model._theta)
 
 
+@pytest.mark.parametrize("kernel", [True, False], ids=["kernel", "numpy"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_the_blocked_objective_is_one_pass_to_rounding(dtype, weighted, monkeypatch):
+def test_the_blocked_objective_is_one_pass_to_rounding(
+    dtype, weighted, kernel, monkeypatch
+):
+    if not kernel:
+        # The output layers without a compiled delta (the regressor's robust
+        # losses, other namespaces) take each block's share in NumPy.
+        monkeypatch.setattr(type(NUMPY), "fused_output", None)
     rng, X, y = _data(dtype=dtype)
     sample_weight = None
     if weighted:
@@ -137,3 +145,23 @@ def test_the_regressors_early_stopping_trains_on_the_callers_rows(monkeypatch):
         hidden_layer_sizes=(5,), early_stopping=True, max_iter=2, random_state=0
     ).fit(X, y)
     assert seen and all(array is X for array in seen)
+
+
+@pytest.mark.parametrize("loss", ["huber", "squared_error"])
+def test_rows_that_weigh_nothing_in_whole_blocks_are_rows_left_out(loss):
+    # A zero weight leaves a row out of the objective.  With the first 1,100
+    # rows weighing nothing, the first of the objective's blocks weighs
+    # nothing at all: its share is 0.  (Huber, which no compiled kernel
+    # computes, took 0 / 0 for that share and the fit "diverged".)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3000, 5))
+    y = X[:, 0] - X[:, 1] ** 2
+    sample_weight = np.ones(3000)
+    sample_weight[:1100] = 0
+    settings = dict(
+        hidden_layer_sizes=(8,), loss=loss, solver="lbfgs", max_iter=30, random_state=0
+    )
+    weighted = BackpropRegressor(**settings).fit(X, y, sample_weight=sample_weight)
+    left_out = BackpropRegressor(**settings).fit(X[1100:], y[1100:])
+    assert weighted.loss_ == pytest.approx(left_out.loss_, rel=1e-9)
+    assert_allclose(weighted.predict(X), left_out.predict(X), rtol=0, atol=1e-6)
