@@ -118,6 +118,53 @@ def test_numpy_float64_constants_in_float32_take_the_numpy_path():
     assert_array_equal(fused, reference)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_python_number_constants_take_the_kernel(dtype):
+    # The usual case: constants given as Python numbers, rounded to float32
+    # by NumPy (under either promotion rule) as by the kernel.
+    from skbp._optimizers import SGD, _fusable
+
+    vector = np.zeros(3, dtype)
+    assert _fusable_for(Adam(), dtype)
+    assert _fusable_for(Adam(0.5, 0.9, 1e-3), dtype)
+    for constants in [(0.1, 0.9), (0.001, 0), (1, 0.5, 1e-4 / 32)]:
+        assert _fusable(vector, vector, constants), constants
+    assert _fusable(vector, vector, (SGD(0.9, True).momentum, 0.01))
+
+
+@pytest.mark.parametrize(
+    ("name", "learning_rate"),
+    [("adam", 1e39), ("adam-fast-beta_1", 1e37), ("sgd", 1e39)],
+)
+def test_constants_beyond_float32s_range_step_as_numpy_does(name, learning_rate):
+    # A learning rate past float32's largest value: NumPy 2 rounds it to inf
+    # as the kernel does; NumPy 1 multiplies by it in float64 and rounds the
+    # product, which the kernel cannot, so there the NumPy path must serve.
+    # With beta_1=0.999 and beta_2=0.9, Adam's bias-corrected rate is 316
+    # times a rate that fits float32: past the range, it is NumPy's float64
+    # product, under either rule, that the kernel must round.  Either way
+    # the step is NumPy's, bit for bit (overflows included).
+    from skbp._optimizers import SGD
+
+    rng = np.random.default_rng(6)
+    optimizer = {
+        "adam": Adam(),
+        "adam-fast-beta_1": Adam(0.999, 0.9, 1e-8),
+        "sgd": SGD(0.9, True),
+    }[name]
+    reference = rng.normal(size=400).astype(np.float32)
+    fused = reference.copy()
+    state_reference, state_fused = optimizer.init(reference), optimizer.init(fused)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(2):
+            grad = (rng.normal(size=400) * 1e-3).astype(np.float32)
+            _plain_apply(optimizer, reference, grad, state_reference, learning_rate)
+            optimizer.apply(
+                fused, grad, state_fused, learning_rate, np.empty_like(fused)
+            )
+    assert_array_equal(fused, reference)
+
+
 def _fusable_for(optimizer, dtype):
     from skbp._optimizers import _fusable
 
