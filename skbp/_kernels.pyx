@@ -90,6 +90,16 @@ cdef inline Py_ssize_t _n_chunks(Py_ssize_t n, Py_ssize_t per_chunk) noexcept no
     return (n + per_chunk - 1) // per_chunk
 
 
+cdef inline Py_ssize_t _parallel_chunks(
+    Py_ssize_t n, Py_ssize_t per_chunk, Py_ssize_t n_entries
+) noexcept nogil:
+    """Chunks of ``per_chunk`` to split ``n`` items into across threads; one
+    (the call runs serially, on ``[0, n)``) below ``PARALLEL_ENTRIES``."""
+    if n_entries < PARALLEL_ENTRIES:
+        return 1
+    return _n_chunks(n, per_chunk)
+
+
 cdef inline Py_ssize_t _rows_per_chunk(Py_ssize_t n_columns) noexcept nogil:
     """Rows of about ``CHUNK`` entries (at least one)."""
     return CHUNK // n_columns if n_columns < CHUNK else 1
@@ -233,9 +243,7 @@ def adam_step(
         )
     if n == 0:
         return
-    cdef Py_ssize_t chunk, n_chunks = _n_chunks(n, CHUNK)
-    if n < PARALLEL_ENTRIES:
-        n_chunks = 1
+    cdef Py_ssize_t chunk, n_chunks = _parallel_chunks(n, CHUNK, n)
     with nogil:
         if n_chunks == 1:
             _adam_chunk(
@@ -368,9 +376,7 @@ def sgd_step(
         )
     if n == 0:
         return
-    cdef Py_ssize_t chunk, n_chunks = _n_chunks(n, CHUNK)
-    if n < PARALLEL_ENTRIES:
-        n_chunks = 1
+    cdef Py_ssize_t chunk, n_chunks = _parallel_chunks(n, CHUNK, n)
     with nogil:
         if n_chunks == 1:
             _sgd_chunk(&theta[0], &grad[0], &velocity[0], &velocity_out[0],
@@ -451,9 +457,7 @@ def bias_activation(
     if n_rows == 0 or n_units == 0:
         return
     cdef Py_ssize_t chunk, per_chunk = _rows_per_chunk(n_units)
-    cdef Py_ssize_t n_chunks = _n_chunks(n_rows, per_chunk)
-    if n_rows * n_units < PARALLEL_ENTRIES:
-        n_chunks, per_chunk = 1, n_rows
+    cdef Py_ssize_t n_chunks = _parallel_chunks(n_rows, per_chunk, n_rows * n_units)
     with nogil:
         if n_chunks == 1:
             _bias_activation_rows(z, bias, code, leak, 0, n_rows)
@@ -558,9 +562,7 @@ def multiply_derivative(
     if n_rows == 0 or n_units == 0:
         return
     cdef Py_ssize_t chunk, per_chunk = _rows_per_chunk(n_units)
-    cdef Py_ssize_t n_chunks = _n_chunks(n_rows, per_chunk)
-    if n_rows * n_units < PARALLEL_ENTRIES:
-        n_chunks, per_chunk = 1, n_rows
+    cdef Py_ssize_t n_chunks = _parallel_chunks(n_rows, per_chunk, n_rows * n_units)
     with nogil:
         if n_chunks == 1:
             _derivative_rows(delta, activation, negative, 0, n_rows)
@@ -819,9 +821,7 @@ def softmax_rows(
     if n_rows == 0:
         return
     cdef Py_ssize_t chunk, per_chunk = _rows_per_chunk(n_outputs)
-    cdef Py_ssize_t n_chunks = _n_chunks(n_rows, per_chunk)
-    if n_rows * n_outputs < PARALLEL_ENTRIES:
-        n_chunks, per_chunk = 1, n_rows
+    cdef Py_ssize_t n_chunks = _parallel_chunks(n_rows, per_chunk, n_rows * n_outputs)
     with nogil:
         if n_chunks == 1:
             _softmax_rows(raw, out, low, high, 0, n_rows)
